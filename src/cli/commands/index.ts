@@ -1,0 +1,7 @@
+/**
+ * The command table. One module per command (or command family); each parses its flags, calls one
+ * library function and prints. Add a command by importing it here.
+ */
+import type { AnyCommand } from '../run.js';
+
+export const commands: AnyCommand[] = [];

@@ -1,0 +1,36 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { Spans } from '../model/spans.js';
+
+/**
+ * What a hook sees besides the activation. Hooks run inside the forward pass (inside tf.tidy):
+ * they must be synchronous and must not dispose `act`.
+ */
+export interface HookContext {
+  /** Canonical hook name, e.g. "blocks.3.attn.hook_pattern". */
+  name: string;
+  /** Decoder (or vision) layer index, null for hooks outside the blocks. */
+  layer: number | null;
+  /**
+   * Absolute sequence position of the first query row in this call. 0 for a full forward pass; with a
+   * KV cache, the number of positions already cached (so row r is position offset + r).
+   */
+  offset: number;
+  /** Spans of each example in the batch (length = batch size), when the caller provided them. */
+  spans?: Spans[];
+}
+
+/**
+ * A hook: returning a tensor replaces the activation (same shape), returning nothing keeps it.
+ * Activation layouts (B = batch, T = query positions in this call, S = key positions incl. cache):
+ *   residual-stream hooks, hook_embed, hook_attn_out, hook_mlp_out, ln*.hook_normalized: [B, T, D]
+ *   attn.hook_q: [B, T, H, Dh]; attn.hook_k / hook_v: [B, S, Hkv, Dh] (after rotary for q and k)
+ *   attn.hook_attn_scores / hook_pattern: [B, H, T, S] (scores are pre-softmax, scaled, masked)
+ *   attn.hook_z: [B, T, H, Dh]; unembed.hook_out: [B, T, V]
+ */
+export type HookFn = (act: tf.Tensor, ctx: HookContext) => tf.Tensor | void;
+
+/** A hook bound to a hook name, for runWithHooks. */
+export interface NamedHook {
+  name: string;
+  fn: HookFn;
+}
