@@ -1,0 +1,124 @@
+/**
+ * The id space of a model. Native family (one vocabulary for text and images):
+ *
+ *   [0, NUM_SPECIALS)                       specials (<pad> <bos> <eos> <boi> <eoi> <unk> <sep> <img>)
+ *   [NUM_SPECIALS, textSize)                word tokens of the text tokenizer
+ *   [textSize, textSize + numImageCodes)    image codes 0..K-1 of the image tokenizer
+ *
+ * textSize is the text tokenizer's size (specials + words). The adapter family uses the same text
+ * vocabulary with numImageCodes = 0 (its image positions hold the <img> placeholder id).
+ *
+ * Generation restricts the next token with `allowedIds` / `logitBias`: 'text' allows the word tokens,
+ * <unk> and <eos>; 'image' allows the image codes only (the caller appends <eoi> after N codes).
+ */
+import { UserError } from '../util/errors.js';
+import { NUM_SPECIALS, SPECIAL_IDS } from './word.js';
+
+export interface VocabLayoutJSON {
+  textSize: number;
+  numImageCodes: number;
+}
+
+export type TokenClass = 'text' | 'image';
+
+export class VocabLayout {
+  /** Total number of ids (the model's vocab size). */
+  readonly size: number;
+  /** Word-token ids [start, end). */
+  readonly textRange: readonly [number, number];
+  /** Image-code ids [start, end); empty (start == end) for the adapter family. */
+  readonly imageRange: readonly [number, number];
+  readonly specialsRange: readonly [number, number] = [0, NUM_SPECIALS];
+
+  constructor(
+    /** Specials + words: the text tokenizer's size. */
+    readonly textSize: number,
+    /** K, the image tokenizer's number of codes (0 for the adapter family). */
+    readonly numImageCodes: number,
+  ) {
+    if (!Number.isInteger(textSize) || textSize < NUM_SPECIALS) {
+      throw new UserError(`Text vocabulary size ${textSize} is invalid; expected an integer >= ${NUM_SPECIALS} (the specials).`);
+    }
+    if (!Number.isInteger(numImageCodes) || numImageCodes < 0) {
+      throw new UserError(`Number of image codes ${numImageCodes} is invalid; expected an integer >= 0.`);
+    }
+    this.size = textSize + numImageCodes;
+    this.textRange = [NUM_SPECIALS, textSize];
+    this.imageRange = [textSize, textSize + numImageCodes];
+  }
+
+  static fromJSON(o: VocabLayoutJSON): VocabLayout {
+    return new VocabLayout(o.textSize, o.numImageCodes);
+  }
+
+  toJSON(): VocabLayoutJSON {
+    return { textSize: this.textSize, numImageCodes: this.numImageCodes };
+  }
+
+  /** Id of image code `code` in [0, K). */
+  codeToId(code: number): number {
+    if (!Number.isInteger(code) || code < 0 || code >= this.numImageCodes) {
+      throw new UserError(`Image code ${code} is outside [0, ${this.numImageCodes}).`);
+    }
+    return this.textSize + code;
+  }
+
+  /** Image code of an id in the image range. */
+  idToCode(id: number): number {
+    if (!this.isImageId(id)) throw new UserError(`Token id ${id} is not an image code id (expected [${this.imageRange[0]}, ${this.imageRange[1]})).`);
+    return id - this.textSize;
+  }
+
+  /** Maps a whole array of codes to ids (fresh Int32Array). */
+  codesToIds(codes: ArrayLike<number>): Int32Array {
+    const out = new Int32Array(codes.length);
+    for (let i = 0; i < codes.length; i++) out[i] = this.codeToId(codes[i] as number);
+    return out;
+  }
+
+  /** Maps image-code ids back to codes (fresh Int32Array); throws on any non-image id. */
+  idsToCodes(ids: ArrayLike<number>): Int32Array {
+    const out = new Int32Array(ids.length);
+    for (let i = 0; i < ids.length; i++) out[i] = this.idToCode(ids[i] as number);
+    return out;
+  }
+
+  isImageId(id: number): boolean {
+    return id >= this.imageRange[0] && id < this.imageRange[1];
+  }
+
+  /** A word token (not a special, not an image code). */
+  isTextId(id: number): boolean {
+    return id >= this.textRange[0] && id < this.textRange[1];
+  }
+
+  isSpecialId(id: number): boolean {
+    return id >= 0 && id < NUM_SPECIALS;
+  }
+
+  /** Ids that may be generated as text: word tokens, <unk> and <eos>, ascending. */
+  textIds(): Int32Array {
+    const n = this.textRange[1] - this.textRange[0];
+    const out = new Int32Array(n + 2);
+    out[0] = SPECIAL_IDS.eos;
+    out[1] = SPECIAL_IDS.unk;
+    for (let i = 0; i < n; i++) out[i + 2] = this.textRange[0] + i;
+    return out;
+  }
+
+  /** Ids of all image codes, ascending. */
+  imageIds(): Int32Array {
+    return Int32Array.from({ length: this.numImageCodes }, (_, i) => this.imageRange[0] + i);
+  }
+
+  allowedIds(kind: TokenClass): Int32Array {
+    return kind === 'text' ? this.textIds() : this.imageIds();
+  }
+
+  /** A [size] additive bias: 0 for allowed ids, -1e9 elsewhere (add it to the logits before sampling). */
+  logitBias(kind: TokenClass): Float32Array {
+    const bias = new Float32Array(this.size).fill(-1e9);
+    for (const id of this.allowedIds(kind)) bias[id] = 0;
+    return bias;
+  }
+}
