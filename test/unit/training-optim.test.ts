@@ -46,12 +46,12 @@ test('AdamW: two updates on a 2-parameter problem match the hand computation', (
     [{ name: 'w', variable: w, decay: true }, { name: 'b', variable: b, decay: false }],
     { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1 },
   );
-  const g1 = new Map([['w', tf.tensor2d([[0.5, -2]])], ['b', tf.tensor1d([0.3])]]);
+  const g1 = new Map<string, tf.Tensor>([['w', tf.tensor2d([[0.5, -2]])], ['b', tf.tensor1d([0.3])]]);
   opt.apply(g1, 0.1);
   // step 1: m_hat = g, v_hat = g^2 -> update = sign(g); w = w (1 - lr wd) - lr sign(g)
   close(w.dataSync(), [0.99 - 0.1, -0.99 + 0.1]);
   close(b.dataSync(), [0.5 - 0.1]); // no decay on b
-  const g2 = new Map([['w', tf.tensor2d([[0.5, 1]])], ['b', tf.tensor1d([0.3])]]);
+  const g2 = new Map<string, tf.Tensor>([['w', tf.tensor2d([[0.5, 1]])], ['b', tf.tensor1d([0.3])]]);
   opt.apply(g2, 0.1);
   // step 2, second weight: m = 0.9(-0.2) + 0.1(1) = -0.08, v = 0.999(0.004) + 0.001(1) = 0.004996,
   // m_hat = -0.08 / 0.19 = -0.4210526, v_hat = 0.004996 / 0.001999 = 2.4992496, update = -0.2663389
@@ -117,7 +117,7 @@ test('clipping by global norm: norm 5 clipped to 1 scales every gradient by 1/5'
 test('gradient accumulation hands out the mean of the micro-batch gradients', () => {
   const before = tf.memory().numTensors;
   const acc = new GradAccumulator();
-  const g1 = new Map([['w', tf.tensor1d([1, 2])]]);
+  const g1 = new Map<string, tf.Tensor>([['w', tf.tensor1d([1, 2])]]);
   const g2 = new Map([['w', tf.tensor1d([3, 6])]]);
   acc.add(g1);
   acc.add(g2);
