@@ -34,7 +34,7 @@ function linear(p: P, x: tf.Tensor, name: string): tf.Tensor {
   const [n, d] = [x.size / (x.shape[x.rank - 1] as number), x.shape[x.rank - 1] as number];
   const y = tf.matMul(tf.reshape(x, [n, d]) as tf.Tensor2D, get(p, `${name}.weight`) as tf.Tensor2D);
   const b = p.get(`${name}.bias`);
-  return tf.reshape(b ? tf.add(y, b) : y, [...x.shape.slice(0, -1), y.shape[1]]);
+  return tf.reshape(b ? tf.add(y, b) : y, [...x.shape.slice(0, -1), y.shape[1] as number]);
 }
 
 function layerNorm(p: P, x: tf.Tensor, name: string, eps: number): tf.Tensor {
