@@ -23,9 +23,14 @@ export interface HookContext {
  * A hook: returning a tensor replaces the activation (same shape), returning nothing keeps it.
  * Activation layouts (B = batch, T = query positions in this call, S = key positions incl. cache):
  *   residual-stream hooks, hook_embed, hook_attn_out, hook_mlp_out, ln*.hook_normalized: [B, T, D]
- *   attn.hook_q: [B, T, H, Dh]; attn.hook_k / hook_v: [B, S, Hkv, Dh] (after rotary for q and k)
- *   attn.hook_attn_scores / hook_pattern: [B, H, T, S] (scores are pre-softmax, scaled, masked)
- *   attn.hook_z: [B, T, H, Dh]; unembed.hook_out: [B, T, V]
+ *   attn.hook_q: [B, T, H, Dh]; attn.hook_k / hook_v: [B, T, Hkv, Dh] (this call's new positions only,
+ *     as in TransformerLens: with a KV cache the hooked keys/values are what gets cached; q and k are
+ *     after QK-norm and rotary; Hkv = kv heads, query head i reads kv head floor(i / (H / Hkv)))
+ *   attn.hook_attn_scores / hook_pattern: [B, H, T, S] (scores are pre-softmax, scaled by 1/sqrt(Dh),
+ *     masked entries = MASK_VALUE (-1e9) so padded rows stay finite; set -Infinity to cut an edge)
+ *   attn.hook_z: [B, T, H, Dh]; unembed.hook_out: [B, T, V] ([B, 1, V] when logitColumns is used)
+ *   vision.*: the same layouts with T = S = patches; vision.hook_embed: [B, N, Dv];
+ *   projector.hook_out: [B, N, D]
  */
 export type HookFn = (act: tf.Tensor, ctx: HookContext) => tf.Tensor | void;
 
