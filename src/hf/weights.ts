@@ -25,6 +25,8 @@ export interface HfWeights {
   dtype(name: string): SafeDtype;
   /** The tensor as float32; throws a UserError naming the tensor when it is missing. */
   read(name: string): Promise<Float32Array>;
+  /** The stored bytes and dtype (no conversion), for keeping weights compact in JS memory. */
+  readRaw(name: string): Promise<{ dtype: SafeDtype; shape: number[]; bytes: Uint8Array }>;
   /** Reads a tensor and checks its shape. */
   readShaped(name: string, shape: number[]): Promise<Float32Array>;
   /** Bytes of all tensors on disk, and the distinct dtypes found. */
@@ -108,6 +110,11 @@ export async function openHfWeights(dir: string, file?: string): Promise<HfWeigh
     shape: (name) => { const [f, r] = need(name); return f.info(r).shape; },
     dtype: (name) => { const [f, r] = need(name); return f.info(r).dtype; },
     read: async (name) => { const [f, r] = need(name); return f.readFloat32(r); },
+    readRaw: async (name) => {
+      const [f, r] = need(name);
+      const i = f.info(r);
+      return { dtype: i.dtype, shape: i.shape, bytes: await f.readBytes(r) };
+    },
     readShaped: async (name, shape) => {
       const [f, r] = need(name);
       const got = f.info(r).shape;
