@@ -65,6 +65,19 @@ export async function decodeResize(input: Buffer | string, size: number, channel
   return { width: info.width, height: info.height, channels, pixels: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
 
+/** Resizes raw pixels to `size` x `size` (same channels; Lanczos, or area averaging when shrinking). */
+export async function resizeRaw(img: RawImage, size: number): Promise<Uint8Array> {
+  let s = sharp(Buffer.from(img.pixels.buffer, img.pixels.byteOffset, img.pixels.length), {
+    raw: { width: img.width, height: img.height, channels: img.channels as 1 | 3 | 4 },
+  }).resize(size, size, { fit: 'fill' });
+  if (img.channels === 1) s = s.toColourspace('b-w');
+  const { data } = await s
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  if (data.length !== size * size * img.channels) throw new Error(`resizeRaw: got ${data.length} bytes for ${size}x${size}x${img.channels}`);
+  return new Uint8Array(data.buffer, data.byteOffset, data.length);
+}
+
 /** Encodes raw pixels as PNG (for previews and for writing image folders). */
 export async function encodePng(img: RawImage): Promise<Buffer> {
   return sharp(Buffer.from(img.pixels.buffer, img.pixels.byteOffset, img.pixels.length), {
