@@ -32,6 +32,11 @@
  *   released right after that layer. Or drive the steps yourself: decoder.embedTokens, block.forward,
  *   decoder.head (see decoder.ts).
  *
+ * Generation: await generate(model, {prompts: number[][], spans?, pixels?, features?}, {maxNewTokens, strategy?:
+ *   'greedy'|'sample', temperature?, topK?, seed?, eos?, allowedIds?, forbiddenIds?, constrain?(step, b), hooks?,
+ *   returnScores?}) -> {tokens, stopped, scores?}; await generateImageCodes(nativeModel, {prompts}, {nCodes})
+ *   -> {codes (0-based code indices), tokens}. Ragged prompts are right-padded internally.
+ *
  * Hooks (src/hooks): runWithHooks(model, input, hooks, opts) -> logits; runWithCache(model, input,
  *   {names|filter}, opts) -> {logits, cache: ActivationCache}; knockoutHooks({layers, heads?, query, key, mode}).
  *   A hook is (act, ctx) => tensor|void; ctx.offset = absolute position of the first query row.
@@ -43,6 +48,20 @@ export { Block, blockParamSpecs } from './block.js';
 export { HookPoint, type HookTable, closeMatches } from './hookpoint.js';
 export { type ModelInput, type ForwardOptions, type VLModel, hookTable, variablesInGroups } from './model.js';
 export { NativeModel } from './native.js';
+export { AdapterModel, splice } from './adapter.js';
+export { VisionEncoder } from './vision.js';
+export { Projector } from './projector.js';
+export { createModel } from './factory.js';
+export {
+  generate,
+  generateImageCodes,
+  choose,
+  type GenerateInput,
+  type GenerateOptions,
+  type GenerateResult,
+  type StepConstraint,
+  type ImageGenerationOptions,
+} from './generate.js';
 export { KVCache, MASK_VALUE } from './state.js';
 export { type ParamSpec, type WeightSet, type ParamGroup, parameterGroup } from './params.js';
 export { matMul2d, bmm, linear, embedding } from './ops.js';

@@ -14,10 +14,18 @@ export interface RefOptions {
   mode?: 'zero' | 'renormalize';
   /** Replace the token embeddings (for spliced inputs). */
   embeds?: number[][];
+  /** Parameter-name prefix of the blocks and final norm ('' = decoder, 'vision.' = the ViT). */
+  prefix?: string;
+  /** Default true; false = bidirectional. */
+  causal?: boolean;
+  /** Default true; false = no rotary (the ViT). */
+  rope?: boolean;
 }
 
 export interface RefOutput {
   logits: number[][];
+  /** Output of the final norm, [T][D]. */
+  hidden: number[][];
   /** patterns[layer][head][q][k] */
   patterns: number[][][][];
 }
@@ -70,12 +78,15 @@ function headNorm(x: number[], w: Float64Array, b: Float64Array, head: number, e
 }
 
 export function referenceForward(c: DecoderConfig, w: Weights, ids: number[], o: RefOptions = {}): RefOutput {
-  const T = ids.length, D = c.dModel, H = c.nHeads, K = c.nKvHeads, Dh = c.headDim;
-  const E = W(w, 'embed.W_E');
-  let xs: number[][] = o.embeds ?? ids.map((id) => Array.from(E.data.subarray(id * D, (id + 1) * D)));
+  const pre = o.prefix ?? '';
+  const causal = o.causal ?? true;
+  const useRope = o.rope ?? true;
+  const T = o.embeds ? o.embeds.length : ids.length, D = c.dModel, H = c.nHeads, K = c.nKvHeads, Dh = c.headDim;
+  const E = o.embeds ? null : W(w, 'embed.W_E');
+  let xs: number[][] = o.embeds ?? ids.map((id) => Array.from(E!.data.subarray(id * D, (id + 1) * D)));
   const patterns: number[][][][] = [];
   for (let l = 0; l < c.nLayers; l++) {
-    const p = (n: string) => W(w, `blocks.${l}.${n}`);
+    const p = (n: string) => W(w, `${pre}blocks.${l}.${n}`);
     const split = (v: number[], heads: number) => Array.from({ length: heads }, (_, h) => v.slice(h * Dh, (h + 1) * Dh));
     const qs: number[][][] = [], ks: number[][][] = [], vs: number[][][] = [];
     const attnIn = c.normPlacement === 'pre' ? xs.map((x) => rms(x, p('ln1.w').data, c.rmsNormEps)) : xs;
@@ -91,8 +102,8 @@ export function referenceForward(c: DecoderConfig, w: Weights, ids: number[], o:
         qh = qh.map((x, h) => headNorm(x, p('attn.q_norm.w').data, p('attn.q_norm.b').data, h, c.qkNormEps));
         kh = kh.map((x, h) => headNorm(x, p('attn.k_norm.w').data, p('attn.k_norm.b').data, h, c.qkNormEps));
       }
-      qs.push(qh.map((x) => rope(x, t, c.ropeTheta)));
-      ks.push(kh.map((x) => rope(x, t, c.ropeTheta)));
+      qs.push(useRope ? qh.map((x) => rope(x, t, c.ropeTheta)) : qh);
+      ks.push(useRope ? kh.map((x) => rope(x, t, c.ropeTheta)) : kh);
       vs.push(split(v, K));
     });
     const layerPat: number[][][] = [];
@@ -102,7 +113,8 @@ export function referenceForward(c: DecoderConfig, w: Weights, ids: number[], o:
       const pat: number[][] = [];
       for (let t = 0; t < T; t++) {
         const sc: number[] = [];
-        for (let s = 0; s <= t; s++) {
+        const last = causal ? t : T - 1;
+        for (let s = 0; s <= last; s++) {
           let dot = 0;
           for (let j = 0; j < Dh; j++) dot += (qs[t]![h]![j] as number) * (ks[s]![kvh]![j] as number);
           const knocked = o.knock?.(l, h, t, s) ?? false;
@@ -112,12 +124,12 @@ export function referenceForward(c: DecoderConfig, w: Weights, ids: number[], o:
         const e = sc.map((v) => Math.exp(v - m));
         const sum = e.reduce((a, b) => a + b, 0);
         const row = new Array<number>(T).fill(0);
-        for (let s = 0; s <= t; s++) {
+        for (let s = 0; s <= last; s++) {
           row[s] = (e[s] as number) / sum;
           if (o.mode !== 'renormalize' && o.knock?.(l, h, t, s)) row[s] = 0;
         }
         pat.push(row);
-        for (let s = 0; s <= t; s++) for (let j = 0; j < Dh; j++) z[t]![h * Dh + j] = (z[t]![h * Dh + j] as number) + (row[s] as number) * (vs[s]![kvh]![j] as number);
+        for (let s = 0; s <= last; s++) for (let j = 0; j < Dh; j++) z[t]![h * Dh + j] = (z[t]![h * Dh + j] as number) + (row[s] as number) * (vs[s]![kvh]![j] as number);
       }
       layerPat.push(pat);
     }
@@ -134,12 +146,14 @@ export function referenceForward(c: DecoderConfig, w: Weights, ids: number[], o:
       return addVec(x, out);
     });
   }
+  const hidden = xs.map((x) => rms(x, W(w, `${pre}ln_final.w`).data, c.rmsNormEps));
+  if (pre) return { logits: [], hidden, patterns };
   const U = c.tieEmbeddings ? null : W(w, 'unembed.W_U');
-  const logits = xs.map((x) => {
-    const h = rms(x, W(w, 'ln_final.w').data, c.rmsNormEps);
+  const Emb = W(w, 'embed.W_E');
+  const logits = hidden.map((h) => {
     if (U) return vecMat(h, U);
     const V = c.vocabSize;
-    return Array.from({ length: V }, (_, v) => h.reduce((s, hv, j) => s + hv * (E.data[v * D + j] as number), 0));
+    return Array.from({ length: V }, (_, v) => h.reduce((s, hv, j) => s + hv * (Emb.data[v * D + j] as number), 0));
   });
-  return { logits, patterns };
+  return { logits, hidden, patterns };
 }

@@ -1,6 +1,7 @@
 /** Tiny models and weight utilities for the model tests. */
 import * as tf from '@tensorflow/tfjs';
-import { decoderConfig, type DecoderConfig, type NativeConfig } from '../../src/model/config.js';
+import { decoderConfig, type AdapterConfig, type DecoderConfig, type NativeConfig } from '../../src/model/config.js';
+import { AdapterModel } from '../../src/model/adapter.js';
 import { NativeModel } from '../../src/model/native.js';
 import { Rng } from '../../src/util/rng.js';
 import type { Weights } from './ref-decoder.js';
@@ -65,4 +66,26 @@ export async function useBackend(name: 'cpu' | 'wasm'): Promise<void> {
   const { initBackend } = await import('../../src/backend/index.js');
   const info = await initBackend(name);
   if (info.tfName !== name) throw new Error(`backend ${name} not active`);
+}
+
+/** A tiny adapter: 8x8x3 images, 4x4 patches (4 patches), 1-layer ViT (d 16), projector, 1-2 layer decoder. */
+export function tinyAdapterConfig(withVit = true, over: Partial<DecoderConfig> = {}): AdapterConfig {
+  return {
+    family: 'adapter',
+    decoder: tinyDecoderConfig({ nLayers: 1, ...over }),
+    special: { bos: 0, eos: 1, pad: 2, boi: 3, eoi: 4 },
+    vision: withVit ? { imageSize: 8, patchSize: 4, channels: 3, dModel: 16, nLayers: 1, nHeads: 2, dMlp: 24, rmsNormEps: 1e-6 } : null,
+    projector: { dIn: withVit ? 16 : 12, dHidden: 20, activation: 'gelu_tanh' },
+  };
+}
+
+export function tinyAdapter(withVit = true, over: Partial<DecoderConfig> = {}, seed = 1): AdapterModel {
+  const m = new AdapterModel(tinyAdapterConfig(withVit, over), { seed });
+  randomizeParams(m.namedParameters(), seed + 200);
+  return m;
+}
+
+export function randomArray(n: number, seed: number, scale = 1): number[] {
+  const r = new Rng(seed);
+  return Array.from({ length: n }, () => r.normal() * scale);
 }
