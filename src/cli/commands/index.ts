@@ -3,5 +3,7 @@
  * library function and prints. Add a command by importing it here.
  */
 import type { AnyCommand } from '../run.js';
+import { evalCommand } from './eval/index.js';
+import { infoCommand } from './info.js';
 
-export const commands: AnyCommand[] = [];
+export const commands: AnyCommand[] = [evalCommand, infoCommand];
