@@ -17,7 +17,12 @@ export const infoCommand: AnyCommand = {
       .example('$0 info', 'versions and backend, human-readable')
       .example('$0 info --checkpoint ~/models/chameleon-7b', 'what a downloaded Hugging Face checkpoint is and what it needs')
       .example('$0 info --json --backend wasm', 'the same as JSON, forcing the wasm backend'),
-  handler: handler<InfoArgs>(async (a) => {
+  handler: handler<InfoArgs & { checkpoint?: string }>(async (a) => {
+    if (a.checkpoint) {
+      const ck = await hfCheckpointInfo(a.checkpoint);
+      emit(a, ck, () => describeHfCheckpoint(ck));
+      return;
+    }
     const info = await systemInfo(a.backend);
     emit(a, info, () => {
       const lines = Object.entries(info.versions).map(([k, v]) => `  ${k.padEnd(18)} ${v ?? 'not installed'}`);
