@@ -55,6 +55,17 @@ export interface StoreReader {
   rows(): AsyncIterable<StoreRow>;
 }
 
+/**
+ * Resolves a hook alias among a store's hook names: the name itself, or with "hook_" before its last
+ * part ("resid_post" -> "hook_resid_post", "attn.z" -> "attn.hook_z"); null when none matches.
+ */
+export function matchHookAlias(alias: string, known: readonly string[]): string | null {
+  const parts = alias.split('.');
+  const prefixed = [...parts.slice(0, -1), `hook_${parts[parts.length - 1] ?? ''}`].join('.');
+  for (const s of [alias, prefixed]) if (known.includes(s)) return s;
+  return null;
+}
+
 export function listHooks(groups: readonly GroupInfo[]): string[] {
   return [...new Set(groups.map((g) => g.hook))];
 }
@@ -167,7 +178,9 @@ export class ArrowFileStore implements StoreReader {
     return this.sliceSync(hook, layer, kind);
   }
 
+  /** Like slice(); `hook` may be an alias (see matchHookAlias). */
   sliceSync(hook: string, layer: number, kind: PositionKind): Slice {
+    hook = matchHookAlias(hook, this.hooks()) ?? hook;
     const d = this.d;
     const runs: [BatchCols, number, number][] = [];
     let n = 0;

@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import type { PositionKind } from '../model/spans.js';
 import { UserError } from '../util/errors.js';
 import { tempSibling } from '../util/fs.js';
-import { ArrowFileStore, concatSlices, listHooks, listKinds, listLayers, type GroupInfo, type Slice, type StoreReader, type StoreRow } from './reader.js';
+import { ArrowFileStore, concatSlices, matchHookAlias, listHooks, listKinds, listLayers, type GroupInfo, type Slice, type StoreReader, type StoreRow } from './reader.js';
 import { STORE_FORMAT, STORE_FORMAT_VERSION, type StoreMetadata } from './schema.js';
 import { ActivationWriter, completeMetadata, type RowBlock, type StoreMetadataInput, type StoreWriter, type WriterOptions } from './writer.js';
 
@@ -184,6 +184,7 @@ export class ShardedStore implements StoreReader {
   }
 
   async slice(hook: string, layer: number, kind: PositionKind): Promise<Slice> {
+    hook = matchHookAlias(hook, this.hooks()) ?? hook;
     const parts: Slice[] = [];
     for (const sh of this.manifest.shards) {
       if (!sh.groups.some((g) => g.hook === hook && g.layer === layer && g.kind === kind)) continue;

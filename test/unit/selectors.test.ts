@@ -102,3 +102,34 @@ test('formatSelector round-trips every form; lists resolve to a sorted union', (
   }
   assert.deepEqual(resolveAll(parseSelectorList('@eoi, @last-image,@eoi'), native), [5, 6]);
 });
+
+test('selectors on spans from the processor, both families, with and without an image', async () => {
+  const { Processor } = await import('../../src/tokenizers/processor.js');
+  const { VocabLayout } = await import('../../src/tokenizers/vocab.js');
+  const { WordTokenizer } = await import('../../src/tokenizers/word.js');
+  const tok = WordTokenizer.fromWords(['a', 'red', 'circle', 'what', 'colour', '?']);
+  const [BOS, BOI, EOI, IMG, A, RED, CIRCLE] = [1, 3, 4, 7, 8, 9, 10];
+  const make = (family: 'native' | 'adapter') =>
+    new Processor({ family, tokenizer: tok, layout: new VocabLayout(tok.size, family === 'native' ? 16 : 0), numImageTokens: 4 });
+  for (const family of ['native', 'adapter'] as const) {
+    const p = make(family);
+    const ex = p.understanding(family === 'native' ? { codes: [5, 0, 15, 2], prompt: 'what colour?' } : { image: true, prompt: 'what colour?' });
+    const at = (sel: string, generatedLength = 0) => resolve(sel, ex.spans, { generatedLength }).map((i) => (i < ex.ids.length ? ex.ids[i] : -1));
+    assert.deepEqual(at('@bos'), [BOS], family);
+    assert.deepEqual(at('@boi'), [BOI], family);
+    assert.deepEqual(at('@eoi'), [EOI], family);
+    const img = at('@all-image');
+    assert.equal(img.length, 4);
+    if (family === 'adapter') assert.deepEqual(img, [IMG, IMG, IMG, IMG]);
+    else assert.deepEqual(img, [14 + 5, 14 + 0, 14 + 15, 14 + 2]);
+    assert.deepEqual(at('@first-image'), img.slice(0, 1));
+    assert.deepEqual(at('@last-image'), img.slice(-1));
+    assert.deepEqual(at('@text-after-image'), [...tok.encode('what colour?')]);
+    assert.deepEqual(at('@text-after-image', 2), [...tok.encode('what colour?'), -1, -1], 'generated tokens follow');
+    assert.deepEqual(at('@all'), [...ex.ids]);
+    const noImage = p.understanding({ target: 'a red circle' });
+    assert.deepEqual(resolve('@all-image', noImage.spans), []);
+    assert.deepEqual(resolve('@eoi', noImage.spans), []);
+    assert.deepEqual(resolve('@all-text', noImage.spans).map((i) => noImage.ids[i]), [A, RED, CIRCLE, 2]);
+  }
+});
