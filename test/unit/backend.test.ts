@@ -46,3 +46,13 @@ test('an explicitly requested backend that cannot load is a UserError saying why
   await assert.rejects(initBackend('tensorflow'), (e: unknown) => e instanceof UserError && /tfjs-node/.test(e.message));
   assert.ok(['cpu', 'wasm'].includes(tf.getBackend()));
 });
+
+test('systemInfo reports the versions of the installed dependencies and the active backend', async () => {
+  const { systemInfo } = await import('../../src/backend/info.js');
+  const info = await systemInfo('cpu');
+  assert.equal(info.versions.tfjs, tf.version.tfjs);
+  assert.match(info.versions.narrowgate ?? '', /^\d+\.\d+\.\d+/);
+  assert.equal(info.versions.node, process.versions.node);
+  for (const k of ['tfjs-backend-wasm', 'apache-arrow', 'hnswlib-node', 'sharp']) assert.match(info.versions[k] ?? '', /^\d+\.\d+\.\d+/, k);
+  assert.equal(info.backend.active, 'cpu');
+});
