@@ -13,6 +13,9 @@
  * reader never sees half a checkpoint. A load verifies: every missing, unexpected, mis-shaped or
  * non-float tensor is named in one UserError. The sha256 of model.safetensors identifies the weights
  * (the activation store records it).
+ *
+ * saveModel / loadModel do the same for a model object: config.json is its ModelConfig, and loading
+ * builds the family named there (createModel) and fills its variables.
  */
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
@@ -24,6 +27,11 @@ import { readJson, writeDirAtomic } from '../util/fs.js';
 import { encodeSafetensors, readSafetensors, type NamedArray, type TensorToWrite } from './safetensors.js';
 import { WordTokenizer } from '../tokenizers/word.js';
 import type { ImageTokenizer } from '../tokenizers/image.js';
+import type { ModelConfig } from './config.js';
+import { createModel } from './factory.js';
+import type { AdapterModel } from './adapter.js';
+import type { NativeModel } from './native.js';
+import type { VLModel } from './model.js';
 
 export const CHECKPOINT_FILES = {
   weights: 'model.safetensors',
@@ -179,5 +187,52 @@ export async function loadCheckpoint(dir: string, opts: LoadCheckpointOptions = 
     sha256: await sha256File(weightsPath),
     imageTokenizerDir: existsSync(imgDir) ? imgDir : null,
     recipe: existsSync(recipePath) ? await fsp.readFile(recipePath, 'utf8') : null,
+  };
+}
+
+/** Saves a model's parameters and config (its ModelConfig becomes config.json) plus the extras. */
+export async function saveModel(dir: string, model: VLModel, extras: Omit<SaveCheckpointOptions, 'params' | 'config'> = {}): Promise<{ sha256: string }> {
+  return saveCheckpoint(dir, { ...extras, params: model.namedParameters(), config: model.config });
+}
+
+export interface LoadedModel {
+  model: NativeModel | AdapterModel;
+  config: ModelConfig;
+  tokenizer: WordTokenizer | null;
+  sha256: string;
+  imageTokenizerDir: string | null;
+  recipe: string | null;
+  metadata: Record<string, string>;
+}
+
+/**
+ * Builds the model of config.json's family and loads its weights. Every missing, unexpected or
+ * mis-shaped tensor is listed in one UserError; with `expectConfig` (resuming) the config must match.
+ */
+export async function loadModel(dir: string, opts: { expectConfig?: ModelConfig } = {}): Promise<LoadedModel> {
+  const ck = await loadCheckpoint(dir, { expectConfig: opts.expectConfig });
+  const config = ck.config as ModelConfig;
+  const cfgPath = join(dir, CHECKPOINT_FILES.config);
+  if (typeof config !== 'object' || config === null || (config.family !== 'native' && config.family !== 'adapter')) {
+    throw new UserError(`${cfgPath} has family ${JSON.stringify((config as { family?: unknown } | null)?.family)}; expected "native" or "adapter".`);
+  }
+  if (typeof config.decoder !== 'object' || config.decoder === null) throw new UserError(`${cfgPath} has no "decoder" object; expected a narrowgate model config.`);
+  const model = createModel(config);
+  try {
+    const params = model.namedParameters();
+    const expected = new Map([...params].map(([name, v]) => [name, v.shape] as [string, number[]]));
+    const problems = tensorProblems(ck.tensors, expected);
+    if (problems.length) throw new UserError(`The weights in ${join(dir, CHECKPOINT_FILES.weights)} do not fit the model of its config.json: ${problems.join('; ')}.`);
+    for (const [name, v] of params) {
+      const t = ck.tensors.get(name) as NamedArray;
+      tf.tidy(() => v.assign(tf.tensor(t.data, v.shape, 'float32')));
+    }
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return {
+    model, config, tokenizer: ck.tokenizer, sha256: ck.sha256,
+    imageTokenizerDir: ck.imageTokenizerDir, recipe: ck.recipe, metadata: ck.metadata,
   };
 }

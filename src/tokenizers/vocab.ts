@@ -115,6 +115,19 @@ export class VocabLayout {
     return kind === 'text' ? this.textIds() : this.imageIds();
   }
 
+  /**
+   * The vocabulary fields of a model config: vocabSize for its decoder, the special ids
+   * (NativeConfig/AdapterConfig.special) and, for the native family, the image-code range.
+   */
+  modelFields(): { vocabSize: number; special: { bos: number; eos: number; pad: number; boi: number; eoi: number }; imageCodeStart: number; imageCodeCount: number } {
+    return {
+      vocabSize: this.size,
+      special: { bos: SPECIAL_IDS.bos, eos: SPECIAL_IDS.eos, pad: SPECIAL_IDS.pad, boi: SPECIAL_IDS.boi, eoi: SPECIAL_IDS.eoi },
+      imageCodeStart: this.imageRange[0],
+      imageCodeCount: this.numImageCodes,
+    };
+  }
+
   /** A [size] additive bias: 0 for allowed ids, -1e9 elsewhere (add it to the logits before sampling). */
   logitBias(kind: TokenClass): Float32Array {
     const bias = new Float32Array(this.size).fill(-1e9);

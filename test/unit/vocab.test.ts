@@ -16,6 +16,7 @@ test('native layout: specials, then words, then K image codes', () => {
   assert.ok(L.isImageId(18) && !L.isImageId(17) && !L.isImageId(34));
   assert.ok(L.isTextId(8) && L.isTextId(17) && !L.isTextId(7) && !L.isTextId(18));
   assert.deepEqual([...L.idsToCodes(L.codesToIds([3, 0, 15]))], [3, 0, 15]);
+  assert.deepEqual(L.modelFields(), { vocabSize: 34, special: { bos: 1, eos: 2, pad: 0, boi: 3, eoi: 4 }, imageCodeStart: 18, imageCodeCount: 16 });
 });
 
 test('allowed ids and logit bias restrict generation to text or image codes', () => {
