@@ -35,7 +35,6 @@ export const VisionSchema = z
     n_layers: count,
     n_heads: count,
     d_mlp: count,
-    projector: z.enum(['linear', 'mlp']),
   })
   .strict();
 
@@ -141,9 +140,13 @@ export const VqSchema = z
     /** kmeans = codebook by k-means on patches; vqvae = a small VQ-VAE. */
     kind: z.enum(['kmeans', 'vqvae']),
     codebook: count,
-    /** Patches sampled from the training images to fit the codebook. */
+    /** Patches sampled from the training images to fit the codebook (kmeans). */
     sample_patches: count,
+    /** Lloyd iterations (kmeans) or training steps of batch train.batch_size images (vqvae). */
     iterations: count,
+    /** VQ-VAE only: hidden width of the per-patch MLPs and the latent dimension. */
+    hidden: count,
+    latent_dim: count,
   })
   .strict();
 

@@ -1,0 +1,68 @@
+/**
+ * The shippable result of a run: out/final/ holds the model files of the last step, the run's
+ * metrics.jsonl and a model card (README.md) saying what the model is, how it was trained and how
+ * it scored on validation.
+ */
+import { copyFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeDirAtomic, writeFileAtomic } from '../util/fs.js';
+import { writeModelFiles, type CheckpointParts } from './checkpointing.js';
+import type { Recipe } from './recipe.js';
+import { imageTokens } from './recipe.js';
+
+export interface RunSummary {
+  step: number;
+  tokens: number;
+  val: { loss: number; token_acc: number; answer_acc: number | null } | null;
+  backend: string;
+}
+
+function paramCount(parts: CheckpointParts): number {
+  let n = 0;
+  for (const v of parts.model.namedParameters().values()) n += v.size;
+  return n;
+}
+
+const fmt = (x: number | null | undefined, digits = 4): string => (x === null || x === undefined ? 'n/a' : x.toFixed(digits));
+
+export function modelCard(r: Recipe, parts: CheckpointParts, s: RunSummary): string {
+  const m = r.model;
+  const mix = Object.entries(r.data.mixture).filter(([, w]) => w > 0).map(([k, w]) => `${k} ${w}`).join(', ');
+  const ko = r.intervention.knockouts.map((k) => `${JSON.stringify(k.queries)} -> ${JSON.stringify(k.keys)} (layers ${JSON.stringify(k.layers)}, hard block)`);
+  const lines = [
+    `# ${r.name}`,
+    '',
+    r.description,
+    '',
+    '## Model',
+    `- family: ${m.family}${m.family === 'adapter' ? ` (vision: ${r.vision.encoder}${r.vision.encoder === 'vit' ? `, ${r.vision.n_layers} layers x ${r.vision.d_model}` : ''})` : ''}`,
+    `- decoder: ${m.n_layers} layers, d_model ${m.d_model}, ${m.n_heads} heads, MLP ${m.d_mlp}; ${paramCount(parts).toLocaleString('en-US')} parameters`,
+    `- vocabulary: ${parts.config.decoder.vocabSize} ids; ${imageTokens(r)} image tokens per ${r.image.size}x${r.image.size} image (${r.image.patch}x${r.image.patch} patches)`,
+    '',
+    '## Training',
+    `- recipe: recipes/${r.name}.yaml (resolved copy: recipe.resolved.yaml)`,
+    `- data: ${r.data.source} (${r.data.dir}, seed ${r.data.seed}); mixture: ${mix}`,
+    `- loss: text ${r.loss.text ? 'on' : 'off'}, image ${r.loss.image ? 'on' : 'off'}`,
+    `- init: ${r.init.from ?? 'fresh (seed ' + r.seed + ')'}; frozen: ${r.freeze.length ? r.freeze.join(', ') : 'nothing'}`,
+    `- knockouts during training: ${ko.length ? `${ko.join('; ')}, probability ${r.intervention.probability} per batch` : 'none'}`,
+    `- ${s.step} steps x batch ${r.train.batch_size}${r.train.grad_accum > 1 ? ` x ${r.train.grad_accum} accumulated` : ''}, ${s.tokens.toLocaleString('en-US')} tokens; AdamW lr ${r.optim.lr}, warmup ${r.schedule.warmup}, cosine to ${r.schedule.min_lr_ratio} x lr; backend ${s.backend}`,
+    '',
+    '## Validation (teacher-forced, fixed validation batches)',
+    `- loss ${fmt(s.val?.loss)}; text token accuracy ${fmt(s.val?.token_acc)}; whole-answer accuracy (VQA) ${fmt(s.val?.answer_acc)}`,
+    '- per-step values: metrics.jsonl. Task metrics (CIDEr-D, VQA accuracy, knockout tables) come from "narrowgate eval".',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** Writes out/final atomically: model files, metrics.jsonl and README.md. Returns its path. */
+export async function writeFinal(out: string, parts: CheckpointParts, r: Recipe, s: RunSummary): Promise<string> {
+  const dir = join(out, 'final');
+  await writeDirAtomic(dir, async (tmp) => {
+    await writeModelFiles(tmp, parts);
+    if (existsSync(join(out, 'metrics.jsonl'))) await copyFile(join(out, 'metrics.jsonl'), join(tmp, 'metrics.jsonl'));
+    await writeFileAtomic(join(tmp, 'README.md'), modelCard(r, parts, s));
+  });
+  return dir;
+}

@@ -1,0 +1,26 @@
+/**
+ * Training API.
+ *   loadRecipe(path, sets?) -> LoadedRecipe            recipes/*.yaml with `extends` and --set overrides
+ *   train(loaded, {out, resume?, progress?, note?})    runs the recipe's task into the run directory
+ *   AdamW / clipByGlobalNorm / GradAccumulator / learningRate   the optimizer pieces
+ *   lossAndGrads / evalBatch / toStepBatch             one micro-batch of compute (worker-ready)
+ * Run directory layout: checkpointing.ts.
+ */
+import type { LoadedRecipe } from './recipe.js';
+import { trainVlm, type TrainOptions, type TrainResult } from './trainer.js';
+import { trainImageTokenizer } from './vq.js';
+
+export { loadRecipe, parseSet, recipeToYaml, validateRecipe, imageTokens, type LoadedRecipe, type Recipe } from './recipe.js';
+export { RecipeSchema, checkRecipe } from './recipe-schema.js';
+export { AdamW, clipByGlobalNorm, globalNorm, GradAccumulator, type TrainableParam, type Grads, type OptimizerState } from './optimizer.js';
+export { learningRate, type ScheduleConfig } from './schedule.js';
+export { MixtureSampler, buildPools, makeBatch, CAPTION_PROMPT, SOURCES, type SourceKind, type Item } from './batches.js';
+export { lossAndGrads, evalBatch, toStepBatch, type StepBatch } from './step.js';
+export { modelConfig, createModel, trainableParams, initFromCheckpoint, trainingKnockout } from './model-setup.js';
+export { latestCheckpoint, stepDirName, type TrainerState } from './checkpointing.js';
+export type { TrainOptions, TrainResult, ValMetrics } from './trainer.js';
+
+/** Runs a recipe: the image tokenizer task or the training of a (vision-)language model. */
+export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<TrainResult> {
+  return loaded.recipe.task === 'image_tokenizer' ? trainImageTokenizer(loaded, opts) : trainVlm(loaded, opts);
+}

@@ -1,0 +1,132 @@
+/**
+ * From a recipe to a model: the model config (vocabulary from the tokenizers), a seeded fresh model,
+ * the trainable parameters after freezing, initialisation from a checkpoint's weights, and the
+ * training-time knockouts as hard-block hooks.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { UserError } from '../util/errors.js';
+import { decoderConfig, type ModelConfig, type AdapterConfig, type NativeConfig } from '../model/config.js';
+import type { VLModel } from '../model/model.js';
+import { NativeModel } from '../model/native.js';
+import { AdapterModel } from '../model/adapter.js';
+import { parameterGroup } from '../model/params.js';
+import { readSafetensors } from '../model/safetensors.js';
+import { knockoutHooks } from '../hooks/knockout.js';
+import type { NamedHook } from '../hooks/types.js';
+import type { Spans } from '../model/spans.js';
+import { resolveAll } from '../interventions/selectors.js';
+import type { KnockoutSpec } from '../interventions/spec.js';
+import { SPECIAL_IDS } from '../tokenizers/word.js';
+import type { VocabLayout } from '../tokenizers/vocab.js';
+import { decaysByShape, type TrainableParam } from './optimizer.js';
+import type { Recipe } from './recipe.js';
+
+export const GROUPS = ['embed', 'decoder', 'vision', 'projector'] as const;
+
+/**
+ * The model config of a recipe. `channels`: image channels of the data; `featureDim`: width of the
+ * frozen backbone's features (adapter with a pretrained encoder), else null.
+ */
+export function modelConfig(r: Recipe, layout: VocabLayout, channels: number, featureDim: number | null): ModelConfig {
+  const m = r.model;
+  const decoder = decoderConfig({
+    vocabSize: layout.size, dModel: m.d_model, nLayers: m.n_layers, nHeads: m.n_heads,
+    nKvHeads: m.n_kv_heads ?? m.n_heads, dMlp: m.d_mlp, ropeTheta: m.rope_theta, rmsNormEps: m.norm_eps, qkNorm: m.qk_norm,
+  });
+  const special = { bos: SPECIAL_IDS.bos, eos: SPECIAL_IDS.eos, pad: SPECIAL_IDS.pad, boi: SPECIAL_IDS.boi, eoi: SPECIAL_IDS.eoi };
+  if (m.family === 'native') {
+    const cfg: NativeConfig = { family: 'native', decoder, special, imageCodeStart: layout.imageRange[0], imageCodeCount: layout.numImageCodes };
+    return cfg;
+  }
+  const v = r.vision;
+  const vit = v.encoder === 'vit';
+  if (!vit && featureDim === null) throw new Error('modelConfig: a pretrained vision encoder needs its feature width');
+  const cfg: AdapterConfig = {
+    family: 'adapter', decoder, special,
+    vision: vit ? { imageSize: r.image.size, patchSize: r.image.patch, channels, dModel: v.d_model, nLayers: v.n_layers, nHeads: v.n_heads, dMlp: v.d_mlp, rmsNormEps: m.norm_eps } : null,
+    projector: { dIn: vit ? v.d_model : (featureDim as number), dHidden: m.d_model, activation: 'gelu_tanh' },
+  };
+  return cfg;
+}
+
+export function createModel(cfg: ModelConfig, seed: number): VLModel {
+  return cfg.family === 'native' ? new NativeModel(cfg, { seed }) : new AdapterModel(cfg, { seed });
+}
+
+function matcher(pattern: string): (name: string) => boolean {
+  if ((GROUPS as readonly string[]).includes(pattern)) return (n) => parameterGroup(n) === pattern;
+  if (pattern.includes('*')) {
+    const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    return (n) => re.test(n);
+  }
+  return (n) => n === pattern || n.startsWith(`${pattern}.`);
+}
+
+/** Parameters that train: all but those matched by `freeze` (group names, exact names or prefixes, globs). */
+export function trainableParams(model: VLModel, freeze: readonly string[]): { params: TrainableParam[]; frozen: string[] } {
+  const named = [...model.namedParameters()];
+  const tests = freeze.map((p) => {
+    const f = matcher(p);
+    if (!named.some(([n]) => f(n))) {
+      throw new UserError(`"freeze" entry "${p}" matches no parameter of this model; expected a group (${GROUPS.join(', ')}), a parameter name or prefix, or a glob such as "blocks.0.*".`);
+    }
+    return f;
+  });
+  const params: TrainableParam[] = [];
+  const frozen: string[] = [];
+  for (const [name, variable] of named) {
+    if (tests.some((t) => t(name))) frozen.push(name);
+    else params.push({ name, variable, decay: decaysByShape(variable) });
+  }
+  if (params.length === 0) throw new UserError('"freeze" leaves no parameter to train; expected at least one unfrozen group.');
+  return { params, frozen };
+}
+
+/** Copies a checkpoint's weights into the model by name; groups in allowMissing may be absent from it. */
+export async function initFromCheckpoint(model: VLModel, dir: string, allowMissing: readonly string[]): Promise<{ loaded: number; missing: string[] }> {
+  const file = join(dir, 'model.safetensors');
+  if (!existsSync(file)) throw new UserError(`init.from ${dir} has no model.safetensors; expected a checkpoint directory written by "narrowgate train".`);
+  const { tensors } = await readSafetensors(file);
+  const params = model.namedParameters();
+  const missing: string[] = [];
+  let loaded = 0;
+  for (const [name, v] of params) {
+    const t = tensors.get(name);
+    if (!t) {
+      missing.push(name);
+      continue;
+    }
+    if (t.shape.join(',') !== v.shape.join(',')) {
+      throw new UserError(`init.from ${dir}: "${name}" has shape [${t.shape}] but the recipe's model needs [${v.shape}]; the model sections must match.`);
+    }
+    tf.tidy(() => v.assign(tf.tensor(t.data, t.shape, 'float32')));
+    loaded++;
+  }
+  const notAllowed = missing.filter((n) => !allowMissing.includes(parameterGroup(n)));
+  if (notAllowed.length > 0) {
+    throw new UserError(`init.from ${dir} lacks ${notAllowed.length} parameters of the model (e.g. "${notAllowed[0]}"); list their groups in init.allow_missing to keep them freshly initialised.`);
+  }
+  const extra = [...tensors.keys()].filter((n) => !params.has(n));
+  if (extra.length > 0) throw new UserError(`init.from ${dir} has parameters the recipe's model does not (e.g. "${extra[0]}"); the model family and sizes must match.`);
+  return { loaded, missing };
+}
+
+const asList = (s: string | string[]): string[] => (Array.isArray(s) ? s : [s]);
+
+/**
+ * A training-time knockout on one batch: the spec's query and key selectors resolved against each
+ * example's spans, compiled to hard blocks (-inf before the softmax) whatever the spec's mode says.
+ */
+export function trainingKnockout(spec: KnockoutSpec, spans: readonly Spans[], nLayers: number): NamedHook[] {
+  const q = spans.map((s) => new Set(resolveAll(asList(spec.queries), s)));
+  const k = spans.map((s) => new Set(resolveAll(asList(spec.keys), s)));
+  return knockoutHooks({
+    layers: spec.layers === 'all' ? Array.from({ length: nLayers }, (_, l) => l) : spec.layers,
+    ...(spec.heads === 'all' ? {} : { heads: spec.heads }),
+    query: (b, p) => q[b]?.has(p) ?? false,
+    key: (b, p) => k[b]?.has(p) ?? false,
+    mode: 'renormalize',
+  });
+}
