@@ -3,7 +3,9 @@
  * library function and prints. Add a command by importing it here.
  */
 import type { AnyCommand } from '../run.js';
+import { dataCommand } from './data.js';
 import { evalCommand } from './eval/index.js';
 import { infoCommand } from './info.js';
+import { trainCommand } from './train.js';
 
-export const commands: AnyCommand[] = [evalCommand, infoCommand];
+export const commands: AnyCommand[] = [dataCommand, evalCommand, infoCommand, trainCommand];
