@@ -190,6 +190,9 @@ function llavaOv(c: Obj, where: string): LlavaOvHfConfig {
   if ((v.model_type ?? 'siglip_vision_model') !== 'siglip_vision_model') {
     throw new UserError(`${vw}: model_type "${String(v.model_type)}" is not supported; expected "siglip_vision_model".`);
   }
+  if (t.use_sliding_window === true || (Array.isArray(t.layer_types) && t.layer_types.some((x) => x !== 'full_attention'))) {
+    throw new UserError(`${tw}: sliding-window attention is not supported; expected full attention in every layer.`);
+  }
   const tie = (t.tie_word_embeddings ?? c.tie_word_embeddings) === true;
   const strategy = (c.vision_feature_select_strategy ?? 'full') as string;
   if (strategy !== 'full' && strategy !== 'default') throw new UserError(`${where}: vision_feature_select_strategy "${strategy}" is not supported; expected "full" or "default".`);

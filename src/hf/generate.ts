@@ -11,7 +11,7 @@ import type { HfExample, HfModel } from './model.js';
 export interface GreedyOptions {
   maxNewTokens: number;
   hooks?: readonly NamedHook[];
-  /** Stop ids; default null: always maxNewTokens (as the reference fixtures were made). */
+  /** Stop ids (the stop id is included); default: the config's eos, as transformers' generate; null: never stop. */
   eos?: number | readonly number[] | null;
 }
 
@@ -21,7 +21,7 @@ export async function greedyGenerate(model: HfModel, examples: readonly HfExampl
   try {
     const res = await generate(model, { prompts: examples.map((e) => e.ids), spans: input.spans, features: input.features }, {
       maxNewTokens: o.maxNewTokens,
-      eos: o.eos ?? null,
+      eos: o.eos === undefined ? model.special.eos : o.eos,
       hooks: o.hooks,
     });
     return res.tokens;

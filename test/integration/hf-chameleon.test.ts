@@ -46,3 +46,16 @@ test('Chameleon bf16 weights: VQ codes and logits match their own reference', as
   }
   model.dispose();
 });
+
+test('Chameleon from the image files (our preprocessing) gives the reference VQ codes and greedy tokens', async () => {
+  assert.equal(await tf.setBackend('wasm'), true);
+  const ref = await loadReference('chameleon');
+  const model = await loadHfModel(dir);
+  for (const c of ['a', 'b']) {
+    const cs = ref.json.cases[c];
+    const ex = await model.encode({ prompt: cs.prompt, mode: cs.mode, image: `${dir}/${cs.image_file}` });
+    assert.deepEqual(Array.from(ex.codes ?? []), cs.vq_codes);
+    assert.deepEqual((await greedyGenerate(model, [ex], { maxNewTokens: 5 }))[0], cs.generated_ids);
+  }
+  model.dispose();
+});

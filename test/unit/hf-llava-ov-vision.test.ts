@@ -94,3 +94,22 @@ test('SigLIP tower, projector and packing match vision_hidden_states, projector_
   tower.dispose();
   proj.dispose();
 });
+
+test('pack plan with several pinpoints: best resolution, two tiles side by side, unpadding and layout (hand-computed)', () => {
+  const pins: [number, number][] = [[32, 32], [32, 64], [64, 32], [64, 64]];
+  // 40 x 90 (h, w): (32,64) and (64,64) both keep 64x28 pixels; (32,64) wastes less
+  const plan = packPlan([40, 90], pins, 32, 8, 9);
+  assert.deepEqual(plan.tileGrid, [1, 2]);
+  // ratio 90/40 > 8/4: new height int(round(40 * 8/90, 7)) = 3, cut (4 - 3) // 2 = 0 rows
+  assert.deepEqual(plan.keep, [0, 4, 0, 8]);
+  assert.equal(plan.numTokens, 16 + 4 * (8 + 1));
+  const row = (i: number) => Array.from(plan.layout.subarray(i * 3, i * 3 + 3));
+  assert.deepEqual(row(16), [1, 0, 0]);
+  assert.deepEqual(row(16 + 4), [2, 0, 0]);
+  assert.deepEqual(row(16 + 8), [-1, -1, -1]);
+  assert.deepEqual(row(16 + 9 + 7), [2, 1, 3]);
+  // a tall image in a square pinpoint keeps the middle columns
+  const tall = packPlan([100, 30], [[32, 32]], 32, 8, 9);
+  assert.deepEqual(tall.keep, [0, 4, 1, 3]); // int(round(30 * 4/100, 7)) = 1 -> cut (4-1)//2 = 1 from both ends
+  assert.equal(tall.downsampled, false);
+});
