@@ -2,8 +2,8 @@
  * k-means over image patches, and the image tokenizer built on its codebook.
  *
  * Fitting: k-means++ initialisation (seeded Rng, on a subsample of at most `initSample` points),
- * then Lloyd iterations. The assignment step is batched on the tfjs backend as
- * ||x||^2 + ||e||^2 - 2 x.e (a plain 2-D matmul against the transposed codebook, wasm's fast path);
+ * then Lloyd iterations. The assignment step is batched on the tfjs backend: ||x - e||^2 =
+ * ||x||^2 + ||e||^2 - 2 x.e, with the norm of e folded into one plain 2-D matmul (wasm's fast path);
  * the update step (per-cluster means) runs in plain JS. An empty cluster is re-seeded with the point
  * farthest from its centre. Stops when no assignment changes or after `iters` iterations.
  *
@@ -42,33 +42,56 @@ export interface KMeansResult {
   iterations: number;
 }
 
-/** Nearest centroid of every point (and the squared distance), batched through a tfjs matmul. */
+/**
+ * Nearest centroid of every point (and the squared distance), batched through a tfjs matmul.
+ * argmin_k ||x - e_k||^2 = argmax_k (x.e_k - ||e_k||^2 / 2): with x augmented by a constant 1 and the
+ * transposed codebook by a row of -||e_k||^2 / 2, one plain 2-D matmul gives the scores (no broadcasts);
+ * the distance is ||x||^2 - 2 * max score.
+ */
 export async function assignNearest(points: Float32Array, dim: number, centroids: Float32Array, chunk = 4096): Promise<{ idx: Int32Array; dist: Float32Array }> {
   const n = points.length / dim;
   const K = centroids.length / dim;
-  const [cT, cNorm] = tf.tidy(() => {
-    const c = tf.tensor2d(centroids, [K, dim]);
-    return [tf.transpose(c), tf.sum(tf.square(c), 1).reshape([1, K])] as [tf.Tensor2D, tf.Tensor2D];
-  });
+  const D1 = dim + 1;
+  const cAug = new Float32Array(D1 * K);
+  for (let k = 0; k < K; k++) {
+    let norm = 0;
+    for (let d = 0; d < dim; d++) {
+      const v = centroids[k * dim + d] as number;
+      cAug[d * K + k] = v;
+      norm += v * v;
+    }
+    cAug[dim * K + k] = -0.5 * norm;
+  }
+  const cT = tf.tensor2d(cAug, [D1, K]);
   const idx = new Int32Array(n);
   const dist = new Float32Array(n);
   try {
     for (let s = 0; s < n; s += chunk) {
       const m = Math.min(chunk, n - s);
-      const [i, d] = tf.tidy(() => {
-        const x = tf.tensor2d(points.subarray(s * dim, (s + m) * dim), [m, dim]);
-        const xx = tf.sum(tf.square(x), 1, true);
-        const d2 = tf.sub(tf.add(xx, cNorm), tf.mul(tf.matMul(x, cT), 2));
-        return [tf.argMin(d2, 1), tf.relu(tf.min(d2, 1))];
+      const xAug = new Float32Array(m * D1);
+      const xx = new Float64Array(m);
+      for (let i = 0; i < m; i++) {
+        let norm = 0;
+        for (let d = 0; d < dim; d++) {
+          const v = points[(s + i) * dim + d] as number;
+          xAug[i * D1 + d] = v;
+          norm += v * v;
+        }
+        xAug[i * D1 + dim] = 1;
+        xx[i] = norm;
+      }
+      const [best, score] = tf.tidy(() => {
+        const sc = tf.matMul(tf.tensor2d(xAug, [m, D1]), cT);
+        return [tf.argMax(sc, 1), tf.max(sc, 1)];
       });
-      idx.set((await i.data()) as Int32Array, s);
-      dist.set((await d.data()) as Float32Array, s);
-      i.dispose();
-      d.dispose();
+      idx.set((await best.data()) as Int32Array, s);
+      const sv = (await score.data()) as Float32Array;
+      for (let i = 0; i < m; i++) dist[s + i] = Math.max(0, (xx[i] as number) - 2 * (sv[i] as number));
+      best.dispose();
+      score.dispose();
     }
   } finally {
     cT.dispose();
-    cNorm.dispose();
   }
   return { idx, dist };
 }
