@@ -37,17 +37,16 @@ const bmmGrad = tf.customGrad(asCustom((a: tf.Tensor, b: tf.Tensor, save: tf.Gra
     value: tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sa, sb] = saved as [tf.Tensor3D, tf.Tensor3D];
-      return [
-        tf.matMul(dy as tf.Tensor3D, tf.transpose(sb, [0, 2, 1])),
-        tf.matMul(tf.transpose(sa, [0, 2, 1]), dy as tf.Tensor3D),
-      ];
+      return [tf.matMul(dy as tf.Tensor3D, tf.transpose(sb, [0, 2, 1])), tf.matMul(tf.transpose(sa, [0, 2, 1]), dy as tf.Tensor3D)];
     },
   };
 }));
 
 /**
  * Batched matmul a [..., M, K] @ b [..., K, N] -> [..., M, N] (same leading dims, no broadcasting),
- * computed as one 3-D matmul with a custom gradient that uses explicit transposes (no transpose flags).
+ * with a custom gradient that uses explicit transposes (no transpose flags). On wasm this stays on
+ * the batched kernel's slow loop; splitting it into per-head 2-D matmuls (XNNPACK) was measured and
+ * lost (a whole training step 1.8x slower at d128/T96/B16: the split/stack kernels cost more).
  */
 export function bmm(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   const lead = a.shape.slice(0, -2);
