@@ -96,22 +96,18 @@ export class VocabLayout {
     return id >= 0 && id < NUM_SPECIALS;
   }
 
-  /** Ids that may be generated as text: word tokens, <unk> and <eos>, ascending. */
-  textIds(): Int32Array {
+  /** Ids that may be generated as text: word tokens, <unk> and <eos>, ascending (GenerateOptions.allowedIds). */
+  textIds(): number[] {
     const n = this.textRange[1] - this.textRange[0];
-    const out = new Int32Array(n + 2);
-    out[0] = SPECIAL_IDS.eos;
-    out[1] = SPECIAL_IDS.unk;
-    for (let i = 0; i < n; i++) out[i + 2] = this.textRange[0] + i;
-    return out;
+    return [SPECIAL_IDS.eos, SPECIAL_IDS.unk, ...Array.from({ length: n }, (_, i) => this.textRange[0] + i)];
   }
 
   /** Ids of all image codes, ascending. */
-  imageIds(): Int32Array {
-    return Int32Array.from({ length: this.numImageCodes }, (_, i) => this.imageRange[0] + i);
+  imageIds(): number[] {
+    return Array.from({ length: this.numImageCodes }, (_, i) => this.imageRange[0] + i);
   }
 
-  allowedIds(kind: TokenClass): Int32Array {
+  allowedIds(kind: TokenClass): number[] {
     return kind === 'text' ? this.textIds() : this.imageIds();
   }
 
