@@ -1,5 +1,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../src/util/rng.js';
 import { neighbourhoodOverlap, overlapFromNeighbours } from '../../src/analysis/overlap.js';
 import { knnExact } from '../../src/analysis/knn.js';
@@ -62,4 +63,15 @@ test('HNSW neighbours: the recall is returned beside the value and the value mat
 
 test('mismatched labels are a UserError', async () => {
   await assert.rejects(neighbourhoodOverlap({ data: new Float32Array(4), n: 4, d: 1 }, [1, 2]), { name: 'UserError' });
+});
+
+test('neighbourhoodOverlap (exact and HNSW with sampled recall) leaks no tensors', async () => {
+  const rng = new Rng(6);
+  const x = gaussian(rng, 120, 6);
+  const labels = Array.from({ length: 120 }, (_, i) => i % 3);
+  await neighbourhoodOverlap(x, labels, { k: 5 });
+  const before = tf.memory().numTensors;
+  await neighbourhoodOverlap(x, labels, { k: 5 });
+  await neighbourhoodOverlap(x, labels, { k: 5, method: 'hnsw', recallSample: 50 });
+  assert.equal(tf.memory().numTensors, before);
 });
