@@ -6,6 +6,5 @@ import type { AnyCommand } from '../run.js';
 import { dataCommand } from './data.js';
 import { evalCommand } from './eval/index.js';
 import { infoCommand } from './info.js';
-import { trainCommand } from './train.js';
 
-export const commands: AnyCommand[] = [dataCommand, evalCommand, infoCommand, trainCommand];
+export const commands: AnyCommand[] = [dataCommand, evalCommand, infoCommand];
