@@ -22,10 +22,14 @@ export interface VqaAnnotation {
 export interface VqaResult { question_id: Id; answer: string }
 export interface VqaQuestion { question_id: Id; image_id?: Id; question?: string }
 
-/** "3 ids (1, 2, 7)" or "12 ids (1, 2, 3, 4, 5, ...)": a few ids, as a message fragment. */
+/** "1, 2, 7" or "1, 2, 3, 4, 5, ...": a few ids, as a message fragment. */
+export function listIds(ids: Id[], max = 5): string {
+  return ids.slice(0, max).map((x) => JSON.stringify(x)).join(', ') + (ids.length > max ? ', ...' : '');
+}
+
+/** "3 ids (1, 2, 7)" or "12 ids (1, 2, 3, 4, 5, ...)". */
 export function describeIds(ids: Id[], max = 5): string {
-  const shown = ids.slice(0, max).map((x) => JSON.stringify(x)).join(', ');
-  return `${ids.length} id${ids.length === 1 ? '' : 's'} (${shown}${ids.length > max ? ', ...' : ''})`;
+  return `${ids.length} id${ids.length === 1 ? '' : 's'} (${listIds(ids, max)})`;
 }
 
 function isRecord(x: unknown): x is Record<string, unknown> {
@@ -134,7 +138,9 @@ export function requireSameIds(a: Id[], aName: string, b: Id[], bName: string, w
   const onlyB = [...sb].filter((x) => !sa.has(x));
   if (onlyA.length === 0 && onlyB.length === 0) return;
   const parts: string[] = [];
-  if (onlyA.length > 0) parts.push(`${describeIds(onlyA)} in ${aName} are missing from ${bName}`);
-  if (onlyB.length > 0) parts.push(`${describeIds(onlyB)} in ${bName} are missing from ${aName}`);
-  throw new UserError(`The ${what} ids of the two files differ: ${parts.join('; ')}; expected the same set of ${what}s.`);
+  const say = (ids: Id[], from: string, to: string) =>
+    `${ids.length} ${what} id${ids.length === 1 ? ' is' : 's are'} in ${from} but not in ${to} (${listIds(ids)})`;
+  if (onlyA.length > 0) parts.push(say(onlyA, aName, bName));
+  if (onlyB.length > 0) parts.push(say(onlyB, bName, aName));
+  throw new UserError(`The ${what} ids of ${aName} and ${bName} differ: ${parts.join('; ')}; expected the same ${what}s in both.`);
 }

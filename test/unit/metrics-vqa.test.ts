@@ -102,7 +102,7 @@ test('VQA input errors name the ids', () => {
     { question_id: 1, question_type: 'what', answer_type: 'other', answers: [{ answer: 'a' }] },
     { question_id: 2, question_type: 'what', answer_type: 'other', answers: [{ answer: 'b' }] },
   ] }, 'a.json');
-  assert.throws(() => evaluateVqa(anns, [{ question_id: 1, answer: 'a' }, { question_id: 3, answer: 'x' }]), /1 id \(3\) in the results are missing from the annotations; 1 id \(2\) in the annotations/);
+  assert.throws(() => evaluateVqa(anns, [{ question_id: 1, answer: 'a' }, { question_id: 3, answer: 'x' }]), /1 question id is in the results but not in the annotations \(3\); 1 question id is in the annotations but not in the results \(2\)/);
   assert.throws(() => evaluateVqa(anns, [{ question_id: 1, answer: 'a' }, { question_id: 1, answer: 'b' }, { question_id: 2, answer: 'b' }]), /more than one answer for 1 id \(1\)/);
   assert.throws(() => parseVqaAnnotations({ annotations: [{ question_id: 1, answers: [] }] }, 'a.json'), /a\.json.*"question_type"/);
   assert.throws(() => parseVqaResults({ question_id: 1 }, 'r.json'), /r\.json is not a JSON list/);
