@@ -16,6 +16,7 @@ import type { Spans } from '../model/spans.js';
 import { UserError } from '../util/errors.js';
 import { SPECIAL_IDS, type WordTokenizer } from './word.js';
 import type { VocabLayout } from './vocab.js';
+import type { ImageBatch, ImageTokenizer } from './image.js';
 
 export type Family = 'native' | 'adapter';
 
@@ -141,6 +142,15 @@ export class Processor {
     b.push(this.tokenizer.encode(text), true);
     if (opts.eos ?? true) b.push([SPECIAL_IDS.eos], true);
     return b.done({ bos: 0, boi: null, image: null, eoi: null });
+  }
+
+  /** Native: runs the image tokenizer on a batch and returns each image's N codes. */
+  async imageCodes(imageTokenizer: ImageTokenizer, images: ImageBatch): Promise<Int32Array[]> {
+    const n = imageTokenizer.gridSize * imageTokenizer.gridSize;
+    if (n !== this.numImageTokens) {
+      throw new UserError(`The image tokenizer gives ${n} codes per image but this processor expects ${this.numImageTokens}.`);
+    }
+    return this.splitCodes(await imageTokenizer.encode(images), images.shape[0]);
   }
 
   /** Splits a [B*N] code array (ImageTokenizer.encode) into B per-image views. */

@@ -124,6 +124,22 @@ export class VocabLayout {
     };
   }
 
+  /**
+   * Checks that a model config (NativeConfig / AdapterConfig shape) uses this vocabulary: decoder
+   * vocabSize, special ids and the image-code range. Throws one UserError naming every mismatch.
+   */
+  checkModelConfig(cfg: { decoder: { vocabSize: number }; special: Record<string, number>; imageCodeStart?: number; imageCodeCount?: number }, what = 'the model config'): void {
+    const want = this.modelFields();
+    const bad: string[] = [];
+    if (cfg.decoder.vocabSize !== want.vocabSize) bad.push(`decoder.vocabSize is ${cfg.decoder.vocabSize}, expected ${want.vocabSize}`);
+    for (const [k, v] of Object.entries(want.special)) {
+      if (cfg.special[k] !== v) bad.push(`special.${k} is ${cfg.special[k]}, expected ${v}`);
+    }
+    if (cfg.imageCodeStart !== undefined && cfg.imageCodeStart !== want.imageCodeStart) bad.push(`imageCodeStart is ${cfg.imageCodeStart}, expected ${want.imageCodeStart}`);
+    if ((cfg.imageCodeCount ?? 0) !== want.imageCodeCount) bad.push(`imageCodeCount is ${cfg.imageCodeCount ?? 0}, expected ${want.imageCodeCount}`);
+    if (bad.length) throw new UserError(`${what} does not fit the tokenizers' vocabulary: ${bad.join('; ')}.`);
+  }
+
   /** A [size] additive bias: 0 for allowed ids, -1e9 elsewhere (add it to the logits before sampling). */
   logitBias(kind: TokenClass): Float32Array {
     const bias = new Float32Array(this.size).fill(-1e9);

@@ -5,6 +5,8 @@ import { collate } from '../../src/tokenizers/collate.js';
 import { VocabLayout } from '../../src/tokenizers/vocab.js';
 import { WordTokenizer } from '../../src/tokenizers/word.js';
 import { positionKind } from '../../src/model/spans.js';
+import { KMeansImageTokenizer } from '../../src/tokenizers/kmeans.js';
+import * as tf from '@tensorflow/tfjs';
 
 // words get ids 8.. in this order
 const tok = WordTokenizer.fromWords(['a', 'red', 'circle', 'what', 'colour', '?']);
@@ -95,4 +97,18 @@ test('collate pads on the right by default and shifts spans when padding on the 
   assert.deepEqual([...cut.ids], [BOS, BOI, IMG, IMG, IMG, IMG, EOI, A]);
   assert.throws(() => collate([e2], { padTo: 6, truncate: true }), /cut into its image span/);
   assert.throws(() => collate([]), /empty batch/);
+});
+
+test('imageCodes runs the image tokenizer and feeds understanding()', async () => {
+  assert.ok(await tf.setBackend('cpu'));
+  // 1-channel 4x4 images, 2x2 patches: 4 codes per image; code k's patch is all k/16
+  const codebook = Float32Array.from({ length: 16 * 4 }, (_, i) => Math.floor(i / 4) / 16);
+  const imgTok = new KMeansImageTokenizer({ imageSize: 4, channels: 1, patchSize: 2, numCodes: 16 }, codebook);
+  const images = await imgTok.decode([5, 0, 15, 2, 1, 1, 1, 1]);
+  const perImage = await native.imageCodes(imgTok, images);
+  assert.deepEqual(perImage.map((c) => [...c]), [[5, 0, 15, 2], [1, 1, 1, 1]]);
+  const ex = native.understanding({ codes: perImage[0], target: 'a red circle' });
+  assert.deepEqual([...ex.ids].slice(2, 6), [19, 14, 29, 16]);
+  const wrong = new KMeansImageTokenizer({ imageSize: 2, channels: 1, patchSize: 2, numCodes: 16 }, codebook);
+  await assert.rejects(native.imageCodes(wrong, { data: new Float32Array(4), shape: [1, 2, 2, 1] }), /gives 1 codes per image but this processor expects 4/);
 });

@@ -38,3 +38,16 @@ test('adapter layout has no image codes; JSON round trip; bad sizes rejected', (
   assert.throws(() => new VocabLayout(3, 0), /expected an integer >= 8/);
   assert.throws(() => new VocabLayout(10, -1), /expected an integer >= 0/);
 });
+
+test('checkModelConfig accepts a config built from modelFields and names every mismatch', () => {
+  const L = new VocabLayout(NUM_SPECIALS + 10, 16);
+  const f = L.modelFields();
+  L.checkModelConfig({ decoder: { vocabSize: f.vocabSize }, special: f.special, imageCodeStart: f.imageCodeStart, imageCodeCount: f.imageCodeCount });
+  assert.throws(
+    () => L.checkModelConfig({ decoder: { vocabSize: 40 }, special: { bos: 0, eos: 1, pad: 2, boi: 3, eoi: 4 }, imageCodeStart: 5, imageCodeCount: 16 }),
+    /decoder\.vocabSize is 40, expected 34; special\.bos is 0, expected 1; special\.eos is 1, expected 2; special\.pad is 2, expected 0; imageCodeStart is 5, expected 18\./,
+  );
+  // adapter: no image codes
+  const A = new VocabLayout(20, 0);
+  assert.throws(() => A.checkModelConfig({ decoder: { vocabSize: 20 }, special: A.modelFields().special, imageCodeCount: 4 }), /imageCodeCount is 4, expected 0/);
+});
