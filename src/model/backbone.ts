@@ -11,8 +11,9 @@
  *
  * Input convention (as the detector is fed by the package): RGB pixel values 0..255 as float32,
  * resized bilinearly to the backbone's input size. Grey images are repeated over three channels.
- * Every op of this subgraph (FusedConv2D, FusedDepthwiseConv2dNative, DepthwiseConv2dNative, Add,
- * Mul, Relu6, Relu, Mean, ResizeBilinear) has a wasm kernel, so no fallback is needed.
+ * The subgraph up to that node (381 nodes) uses only _FusedConv2D, FusedDepthwiseConv2dNative, Add,
+ * Mul, Relu6 and Mean (plus our ResizeBilinear/Tile): all have wasm kernels, so no cpu fallback is
+ * needed; wasm and cpu agreed to about 1e-6 on a test batch.
  */
 import * as tf from '@tensorflow/tfjs';
 import { promises as fsp } from 'node:fs';
