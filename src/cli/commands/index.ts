@@ -5,6 +5,8 @@
 import type { AnyCommand } from '../run.js';
 import { dataCommand } from './data.js';
 import { evalCommand } from './eval/index.js';
+import { extractCommand } from './extract.js';
+import { generateCommand } from './generate.js';
 import { infoCommand } from './info.js';
 
-export const commands: AnyCommand[] = [dataCommand, evalCommand, infoCommand];
+export const commands: AnyCommand[] = [dataCommand, evalCommand, extractCommand, generateCommand, infoCommand];
