@@ -15,6 +15,11 @@ import type { ImageProcessorConfig } from './processor-config.js';
 import type { LlavaOvProjector, SiglipTower } from './siglip.js';
 import type { HfTokenizer } from './tokenizer.js';
 
+/** Appends the target's tokens (no special tokens) after the prompt's. */
+function withTarget(tok: HfTokenizer, ids: number[], target: string | undefined): number[] {
+  return target ? [...ids, ...tok.encode(target, false)] : ids;
+}
+
 export interface ChameleonParts {
   cfg: ChameleonHfConfig;
   tokenizer: HfTokenizer;
@@ -30,15 +35,15 @@ export function chameleonEncoder(p: ChameleonParts): (req: HfEncodeRequest) => P
   return async (req) => {
     const prompt = req.prompt ?? '';
     const nImages = prompt.split('<image>').length - 1;
-    const hasImage = req.image !== undefined || req.pixelValues !== undefined;
+    const hasImage = req.image !== undefined || req.rawImage !== undefined || req.pixelValues !== undefined;
     if (nImages !== (hasImage ? 1 : 0)) {
       throw new UserError(`The Chameleon prompt has ${nImages} <image> marker(s) but ${hasImage ? 1 : 0} image was given; one image needs exactly one <image>.`);
     }
     const text = expandChameleonPrompt(prompt, p.imageSeqLength, req.mode ?? 'chat', p.sepToken);
-    const ids = p.tokenizer.encode(text);
+    const ids = withTarget(p.tokenizer, p.tokenizer.encode(text), req.target);
     const spans = chameleonSpans(ids, p.ids);
     if (!hasImage) return { text, ids, spans };
-    const pixels = req.pixelValues ?? preprocessChameleonImage(await decodeImage(req.image as string | Uint8Array), p.imageCfg).pixels;
+    const pixels = req.pixelValues ?? preprocessChameleonImage(req.rawImage ?? await decodeImage(req.image as string | Uint8Array), p.imageCfg).pixels;
     const { codes } = await p.vq.encode(pixels);
     const img = spans.image;
     if (!img || img[1] - img[0] !== codes.length) {
@@ -79,12 +84,12 @@ export function llavaEncoder(p: LlavaParts): (req: HfEncodeRequest) => Promise<H
   return async (req) => {
     const prompt = req.messages ? renderChat(req.messages, true) : (req.prompt ?? '');
     const nImages = prompt.split('<image>').length - 1;
-    const hasImage = req.image !== undefined || req.pixelValues !== undefined;
+    const hasImage = req.image !== undefined || req.rawImage !== undefined || req.pixelValues !== undefined;
     if (nImages !== (hasImage ? 1 : 0)) {
       throw new UserError(`The LLaVA-OneVision prompt has ${nImages} <image> marker(s) but ${hasImage ? 1 : 0} image was given; one image needs exactly one <image>.`);
     }
     if (!hasImage) {
-      const ids = p.tokenizer.encode(prompt);
+      const ids = withTarget(p.tokenizer, p.tokenizer.encode(prompt), req.target);
       return { text: prompt, ids, spans: llavaOvSpans(ids, p.cfg.imageTokenId, p.imEndId, null) };
     }
     const pinpoints = p.imageCfg.gridPinpoints ?? p.cfg.gridPinpoints;
@@ -95,7 +100,7 @@ export function llavaEncoder(p: LlavaParts): (req: HfEncodeRequest) => Promise<H
       pixels = req.pixelValues;
       sizeHW = req.imageSizeHW;
     } else {
-      const pre = preprocessLlavaOvImage(await decodeImage(req.image as string | Uint8Array), p.imageCfg, pinpoints);
+      const pre = preprocessLlavaOvImage(req.rawImage ?? await decodeImage(req.image as string | Uint8Array), p.imageCfg, pinpoints);
       pixels = pre.pixels;
       sizeHW = pre.imageSizeHW;
     }
@@ -106,7 +111,7 @@ export function llavaEncoder(p: LlavaParts): (req: HfEncodeRequest) => Promise<H
       throw new UserError(`Got ${pixels.length} pixel values; expected ${1 + plan.tileGrid[0] * plan.tileGrid[1]} crops of ${C}x${S}x${S}.`);
     }
     const text = expandLlavaPrompt(prompt, [plan.numTokens]);
-    const ids = p.tokenizer.encode(text);
+    const ids = withTarget(p.tokenizer, p.tokenizer.encode(text), req.target);
     const spans = llavaOvSpans(ids, p.cfg.imageTokenId, p.imEndId, plan);
     const pix = tf.tensor4d(pixels, [crops, C, S, S]);
     const feats = selectFeatures(p, pix);

@@ -91,7 +91,8 @@ async function loadLlava(dir: string, cfg: LlavaOvHfConfig, w: HfWeights, tok: H
       decoder: decoder.cfg,
       special: { bos: special.bos ?? -1, eos: special.eos ?? -1, pad: special.pad ?? -1, boi: -1, eoi: imEnd },
       vision: null,
-      projector: { dIn, dHidden: cfg.decoder.dModel, activation: 'gelu_tanh' },
+      // forward() takes the packed, projected rows [N, D] as `features`
+      projector: { dIn: cfg.decoder.dModel, dHidden: cfg.decoder.dModel, activation: 'gelu_tanh' },
     };
     const p = projector;
     const encode = llavaEncoder({ cfg, tokenizer: tok, imageCfg: readImageProcessorConfig(dir), imEndId: imEnd, tower, projector: p });

@@ -18,6 +18,7 @@ import type { Spans } from '../model/spans.js';
 import type { KVCache } from '../model/state.js';
 import { UserError } from '../util/errors.js';
 import type { HfConfig } from './config.js';
+import type { RawImage } from './image.js';
 import type { LayerStore } from './streaming.js';
 import type { HfTokenizer } from './tokenizer.js';
 
@@ -47,6 +48,10 @@ export interface HfEncodeRequest {
   messages?: { role: string; content: string | ({ type: 'image' } | { type: 'video' } | { type: 'text'; text: string })[] }[];
   /** Image file path or encoded bytes. */
   image?: string | Uint8Array;
+  /** Or already decoded 8-bit pixels (RGB or RGBA, interleaved). */
+  rawImage?: RawImage;
+  /** Text appended after the prompt's tokens (teacher-forced, e.g. a caption); no special tokens added. */
+  target?: string;
   /** Preprocessed pixels instead of `image` (Chameleon [3, R, R]; LLaVA-OneVision [crops, 3, S, S] + imageSizeHW). */
   pixelValues?: Float32Array;
   imageSizeHW?: [number, number];
