@@ -36,7 +36,7 @@ export interface TrainOptions {
   /** Continue from out/latest.json when there is one. */
   resume?: boolean;
   progress?: ProgressFactory;
-  /** Stop after this many updates as an interruption would (the run can be resumed). */
+  /** Stop after this many updates, with a checkpoint, as an interruption would (continue with resume). */
   stopAfter?: number;
   /** Extra hooks for update `step` (fault injection in tests, probes). */
   extraHooks?: (step: number) => NamedHook[];
@@ -187,9 +187,10 @@ export async function trainVlm(loaded: LoadedRecipe, opts: TrainOptions): Promis
       const done = s + 1;
       const logNow = done % r.train.log_every === 0 || done === r.train.steps;
       const ckptNow = done % r.train.ckpt_every === 0 || done === r.train.steps;
+      const stopNow = opts.stopAfter === done && done < r.train.steps;
       const lr = learningRate(sched, s);
       try {
-        if (logNow || ckptNow) {
+        if (logNow || ckptNow || stopNow) {
           const lossT = tf.tidy(() => tf.div(tf.addN(losses), losses.length));
           const lossV = (await lossT.data())[0] as number;
           lossT.dispose();
@@ -219,11 +220,11 @@ export async function trainVlm(loaded: LoadedRecipe, opts: TrainOptions): Promis
       step = done;
       bar.tick(1, info);
       if (done % r.train.val_every === 0 || done === r.train.steps) val = await runValidation(done);
-      if (ckptNow) {
+      if (ckptNow || stopNow) {
         const state: TrainerState = { step, sampler: sampler.state(), knockoutRng: koRng.snapshot, tokens, elapsedS: elapsedBefore + (Date.now() - t0) / 1000 };
         await saveTrainingCheckpoint(out, parts, await opt.getState(), state, r.train.keep_checkpoints);
       }
-      if (opts.stopAfter === done && done < r.train.steps) {
+      if (stopNow) {
         bar.done(`stopped at step ${done}`);
         return { out, step, status: 'stopped', finalDir: null, lastLoss, val };
       }

@@ -14,6 +14,7 @@ interface TrainArgs extends GlobalArgs {
   set?: string[];
   out?: string;
   resume?: boolean;
+  'stop-after'?: number;
   'dry-run'?: boolean;
 }
 
@@ -26,10 +27,12 @@ export const trainCommand: AnyCommand = {
       .option('set', { type: 'string', array: true, describe: 'override a recipe value: --set optim.lr=1e-3 --set train.steps=100 (repeatable)' })
       .option('out', { type: 'string', describe: 'run directory (default: runs/<recipe name>)' })
       .option('resume', { type: 'boolean', default: false, describe: 'continue from the latest checkpoint in --out (same recipe required)' })
+      .option('stop-after', { type: 'number', describe: 'stop after this many steps (after checkpointing), to continue later with --resume' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'validate the recipe and print it resolved, without training' })
       .example('$0 train recipes/vq-shapes.yaml', 'fit the image tokenizer of the native shapes models')
       .example('$0 train recipes/native-shapes.yaml --set train.steps=200 --out runs/quick', 'a shorter run into runs/quick')
       .example('$0 train recipes/distribute.yaml --resume', 'continue an interrupted fine-tune')
+      .example('$0 train recipes/native-shapes.yaml --stop-after 1000', 'train in slices: stop at step 1000, later --resume')
       .example('$0 train recipes/adapter-shapes.yaml --dry-run --set model.d_model=64', 'check a recipe and its overrides'),
   handler: handler<TrainArgs>(async (a) => {
     if (!a.recipe) throw new UserError('Name a recipe file, e.g. narrowgate train recipes/native-shapes.yaml.');
@@ -44,15 +47,17 @@ export const trainCommand: AnyCommand = {
     const result = await train(loaded, {
       out,
       resume: a.resume,
+      ...(a['stop-after'] !== undefined ? { stopAfter: a['stop-after'] } : {}),
       progress: a.quiet ? noProgress : createProgress,
       note: (m) => log(m),
     });
-    if (result.status !== 'done') throw new UserError(`Training of ${loaded.recipe.name} stopped at step ${result.step}; continue it with --resume.`);
     emit(a, { ...result, backend: backend.name }, () =>
       [
-        `trained ${loaded.recipe.name}: ${result.step} steps on ${backend.name}`,
+        result.status === 'done'
+          ? `trained ${loaded.recipe.name}: ${result.step} steps on ${backend.name}`
+          : `stopped ${loaded.recipe.name} at step ${result.step} of ${loaded.recipe.train.steps} (--stop-after); continue with --resume`,
         result.val ? `validation: loss ${result.val.loss.toFixed(4)}, token accuracy ${result.val.token_acc.toFixed(4)}${result.val.answer_acc !== null ? `, answer accuracy ${result.val.answer_acc.toFixed(4)}` : ''}` : '',
-        `final model: ${result.finalDir}`,
+        result.finalDir ? `final model: ${result.finalDir}` : `checkpoints: ${join(out, 'checkpoints')}`,
       ].filter(Boolean).join('\n'),
     );
   }),
