@@ -1,5 +1,6 @@
 /**
- * One transformer block (decoder layer; the ViT reuses it with causal = false and no rotary).
+ * One transformer block (decoder layer; the ViT reuses it). Masking and rotary come from the call's
+ * ForwardState: the decoder builds a causal mask with rotary tables, the ViT a bidirectional one without.
  *   pre  (Llama):           x += attn(ln1(x));  x += mlp(ln2(x))
  *   swin (Chameleon-30B):   x += ln1(attn(x));  x += ln2(mlp(x))
  * Local weight names: ln1.w [D], attn.* (attention.ts), ln2.w [D], mlp.* (mlp.ts). Full names are
@@ -43,7 +44,6 @@ const BLOCK_HOOKS_AFTER_ATTN = {
 export interface BlockOptions {
   prefix: string;
   layer: number;
-  causal: boolean;
   /** No variables: weights are passed to every forward call. */
   external?: boolean;
   rng: Rng;
@@ -52,7 +52,6 @@ export interface BlockOptions {
 export class Block {
   readonly prefix: string;
   readonly layer: number;
-  readonly causal: boolean;
   readonly specs: ParamSpec[];
   private vars: Map<string, tf.Variable> | null;
   private readonly pre: Record<keyof typeof BLOCK_HOOKS_BEFORE_ATTN, HookPoint>;
@@ -62,7 +61,6 @@ export class Block {
   constructor(readonly cfg: DecoderConfig, o: BlockOptions) {
     this.prefix = o.prefix;
     this.layer = o.layer;
-    this.causal = o.causal;
     this.specs = blockParamSpecs(cfg);
     this.vars = o.external ? null : createVariables(this.specs, o.rng);
     this.pre = hookPoints(o.prefix, o.layer, BLOCK_HOOKS_BEFORE_ATTN);

@@ -49,7 +49,7 @@ export class Decoder {
     const rng = o.rng ?? new Rng(o.seed ?? 0);
     const specs: ParamSpec[] = [{ name: 'embed.W_E', shape: [cfg.vocabSize, cfg.dModel], init: 'normal', std: 0.02 }];
     this.vars = createVariables(specs, rng);
-    this.blocks = Array.from({ length: cfg.nLayers }, (_, l) => new Block(cfg, { prefix: `blocks.${l}`, layer: l, causal: true, external: o.externalBlocks, rng }));
+    this.blocks = Array.from({ length: cfg.nLayers }, (_, l) => new Block(cfg, { prefix: `blocks.${l}`, layer: l, external: o.externalBlocks, rng }));
     const tail: ParamSpec[] = [{ name: 'ln_final.w', shape: [cfg.dModel], init: 'ones' }];
     if (!cfg.tieEmbeddings) tail.push({ name: 'unembed.W_U', shape: [cfg.dModel, cfg.vocabSize], init: 'normal', std: 0.02 });
     for (const [k, v] of createVariables(tail, rng)) this.vars.set(k, v);

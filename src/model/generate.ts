@@ -26,6 +26,8 @@ export interface GenerateInput {
 export interface StepConstraint {
   /** Only these ids may be chosen at this step. */
   allowed?: readonly number[];
+  /** These ids may not be chosen at this step (e.g. image codes outside an image span). */
+  forbidden?: readonly number[];
   /** This id is emitted at this step, whatever the logits. */
   forced?: number;
 }
@@ -134,7 +136,7 @@ export async function generate(model: VLModel, input: GenerateInput, o: Generate
         const c = o.constrain?.(step, b) ?? null;
         let id: number;
         if (c?.forced !== undefined) id = c.forced;
-        else id = choose(mask(mask(row, allowed, forbidden), c?.allowed ? new Set(c.allowed) : null, null), o, rng);
+        else id = choose(mask(mask(row, allowed, forbidden), c?.allowed ? new Set(c.allowed) : null, c?.forbidden ? new Set(c.forbidden) : null), o, rng);
         result.tokens[b]!.push(id);
         next[b] = id;
         live[b] = 1;

@@ -33,7 +33,7 @@ export class VisionEncoder {
     ];
     this.vars = createVariables(specs, rng);
     const bc = visionBlockConfig(cfg);
-    this.blocks = Array.from({ length: cfg.nLayers }, (_, l) => new Block(bc, { prefix: `vision.blocks.${l}`, layer: l, causal: false, rng }));
+    this.blocks = Array.from({ length: cfg.nLayers }, (_, l) => new Block(bc, { prefix: `vision.blocks.${l}`, layer: l, rng }));
     for (const [k, v] of createVariables([{ name: 'vision.ln_final.w', shape: [D], init: 'ones' }], rng)) this.vars.set(k, v);
   }
 

@@ -88,3 +88,10 @@ test('a batch mixing an image example and a text-only example; bad spans are Use
   assert.equal(tf.memory().numTensors, before);
   m.dispose();
 });
+
+test('creating and disposing adapter models (ViT and features) leaves no tensors behind', () => {
+  const before = tf.memory().numTensors;
+  tinyAdapter(true, {}, 24).dispose();
+  tinyAdapter(false, { tieEmbeddings: true }, 25).dispose();
+  assert.equal(tf.memory().numTensors, before);
+});

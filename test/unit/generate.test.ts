@@ -88,6 +88,10 @@ test('stop at eos, allowed ids, sampling is seeded, native image-code generation
   const s = await generate(m, { prompts: [[0, 25]] }, { maxNewTokens: 8, constrain: (step) => (step === 2 ? { forced: 1 } : null) });
   assert.equal(s.tokens[0]!.length, 3);
   assert.equal(s.stopped[0], true);
+  // a per-step forbidden set removes the greedy choice at that step only
+  const g = await generate(m, { prompts: [[0, 25]] }, { maxNewTokens: 2, eos: null });
+  const f = await generate(m, { prompts: [[0, 25]] }, { maxNewTokens: 2, eos: null, constrain: (step) => (step === 0 ? { forbidden: [g.tokens[0]![0]!] } : null) });
+  assert.notEqual(f.tokens[0]![0], g.tokens[0]![0]);
   const img = await generateImageCodes(m, { prompts: [[0, 25, 26], [0, 25, 3]] }, { nCodes: 4 });
   assert.equal(img.tokens[0]![0], 3); // <boi> added
   assert.equal(img.tokens[0]!.length, 6);
