@@ -54,6 +54,8 @@ export interface Dataset {
   labelFields: Record<string, string[]>;
   get(index: number): DatasetImage;
   byId(id: number): DatasetImage;
+  /** Every image's pixels in row order, contiguous (length * height * width * channels bytes). */
+  pixels: Uint8Array;
   /** Images in order, optionally only one split. */
   images(split?: string): IterableIterator<DatasetImage>;
   /** Row indices of a split, in order. */
@@ -128,7 +130,7 @@ export async function openDataset(dir: string): Promise<Dataset> {
     };
   };
   return {
-    dir, meta, length: n, classes, labelFields, get,
+    dir, meta, length: n, classes, labelFields, get, pixels: c.pixels,
     byId(id) {
       const i = rowOf.get(id);
       if (i === undefined) throw new RangeError(`no image with id ${id}`);
