@@ -16,7 +16,7 @@ import type { WordTokenizer } from '../tokenizers/word.js';
 import type { VocabLayout } from '../tokenizers/vocab.js';
 import type { Processor } from '../tokenizers/processor.js';
 import { UserError } from '../util/errors.js';
-import type { RawImage } from './image.js';
+import { decodeImage, type RawImage } from './image.js';
 import { loadHfModel, type LoadHfOptions } from './load.js';
 import type { HfModel } from './model.js';
 import { sha256File } from '../model/checkpoint.js';
@@ -76,6 +76,10 @@ export async function loadHfPipeline(dir: string, o: LoadHfOptions = {}): Promis
     return {
       model, tokenizer, layout, processor: null as unknown as Processor, sha256: sha, recipe: null,
       imageSize: size, channels: 3, prepare,
+      readImage: async (path: string) => {
+        const img = await decodeImage(path);
+        return { width: img.width, height: img.height, channels: img.channels, pixels: img.data };
+      },
       dispose: () => model.dispose(),
     };
   } catch (e) {

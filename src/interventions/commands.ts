@@ -62,7 +62,7 @@ export async function generateWithEdit(o: GenerateEditOptions): Promise<Generate
   try {
     let raw;
     try {
-      raw = await decodeResize(o.image, p.imageSize, p.channels === 1 ? 1 : 3);
+      raw = p.readImage ? await p.readImage(o.image) : await decodeResize(o.image, p.imageSize, p.channels === 1 ? 1 : 3);
     } catch (e) {
       throw new UserError(`Cannot read image ${o.image} (${(e as Error).message}); expected a PNG, JPEG or WebP file.`);
     }

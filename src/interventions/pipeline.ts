@@ -45,6 +45,8 @@ export interface Pipeline {
   recipe: string | null;
   imageSize: number;
   channels: number;
+  /** Reads an image file at its own size when the model has its own preprocessing (Hugging Face folders); absent: resize to imageSize. */
+  readImage?: (path: string) => Promise<RawPixels>;
   /** Prompts (no <eos>) with their image inputs, ready for extractActivations or generate. */
   prepare(items: readonly PipelineItem[]): Promise<ExtractExample[]>;
   dispose(): void;
