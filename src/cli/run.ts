@@ -48,7 +48,10 @@ export function reportError(e: unknown): number {
  * the exit policy above. Handlers do the work by calling one library function and printing.
  */
 export function handler<A extends GlobalArgs>(fn: (args: A) => Promise<void> | void) {
-  return async (args: A): Promise<void> => {
+  // yargs types a handler's argument as ArgumentsCamelCase<any>, which cannot carry each command's
+  // own option types: the command's builder declares and validates them, so the cast is sound here.
+  return async (raw: unknown): Promise<void> => {
+    const args = raw as A;
     setLogLevel({ verbose: args.verbose, quiet: args.quiet });
     try {
       await fn(args);
