@@ -180,7 +180,7 @@ export class LlavaOvProjector {
 }
 
 /** torch interpolate(mode="bilinear", align_corners=False) of [H, W, D] to [oh, ow, D], as two matmuls. */
-function bilinear(x: tf.Tensor3D, oh: number, ow: number): tf.Tensor3D {
+export function bilinear(x: tf.Tensor3D, oh: number, ow: number): tf.Tensor3D {
   const [h, w, d] = x.shape;
   const weights = (inN: number, outN: number): tf.Tensor2D => {
     const m = new Float32Array(outN * inN);

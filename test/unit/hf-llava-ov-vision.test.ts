@@ -8,7 +8,7 @@ import { openHfWeights } from '../../src/hf/weights.js';
 import { loadHfTokenizer } from '../../src/hf/tokenizer.js';
 import { readImageProcessorConfig } from '../../src/hf/processor-config.js';
 import { decodeImage } from '../../src/hf/image.js';
-import { LlavaOvProjector, SiglipTower } from '../../src/hf/siglip.js';
+import { bilinear, LlavaOvProjector, SiglipTower } from '../../src/hf/siglip.js';
 import {
   expandLlavaPrompt, intRound7, llavaOvSpans, packPlan, preprocessLlavaOvImage, renderChat, LLAVA_IM_END,
 } from '../../src/hf/llava-ov-processor.js';
@@ -112,4 +112,21 @@ test('pack plan with several pinpoints: best resolution, two tiles side by side,
   const tall = packPlan([100, 30], [[32, 32]], 32, 8, 9);
   assert.deepEqual(tall.keep, [0, 4, 1, 3]); // int(round(30 * 4/100, 7)) = 1 -> cut (4-1)//2 = 1 from both ends
   assert.equal(tall.downsampled, false);
+});
+
+test('anyres_max_N downsampling: plan size and torch-style bilinear (align_corners=False) weights', async () => {
+  assert.equal(await tf.setBackend('wasm'), true);
+  const plan = packPlan([128, 128], [[128, 128]], 32, 8, 1);
+  assert.deepEqual(plan.tileGrid, [4, 4]);
+  assert.equal(plan.downsampled, true); // sqrt(16*16 / (1 * 4*4)) = 4 > 1.1
+  assert.deepEqual(plan.outHW, [4, 4]);
+  assert.equal(plan.numTokens, 16 + 4 * 5);
+  // 3 rows -> 2: source rows 0.25 and 1.75; 2 cols -> 1: source col 0.5
+  const x = tf.tensor3d([1, 2, 10, 20, 100, 200], [3, 2, 1]);
+  const y = bilinear(x, 2, 1);
+  const got = Array.from(await y.data());
+  const r0 = 0.75 * 1.5 + 0.25 * 15;
+  const r1 = 0.25 * 15 + 0.75 * 150;
+  assert.ok(Math.abs((got[0] as number) - r0) < 1e-5 && Math.abs((got[1] as number) - r1) < 1e-4, `${got}`);
+  tf.dispose([x, y]);
 });
