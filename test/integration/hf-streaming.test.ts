@@ -102,3 +102,14 @@ test('sharded weights with model.safetensors.index.json load and give the same l
     rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('loading and disposing either family leaves no tensors behind', async () => {
+  assert.equal(await tf.setBackend('wasm'), true);
+  for (const family of ['chameleon', 'llava_onevision'] as const) {
+    const before = tf.memory().numTensors;
+    const model = await loadHfModel(fixtureDir(family));
+    assert.ok(tf.memory().numTensors > before);
+    model.dispose();
+    assert.equal(tf.memory().numTensors, before, family);
+  }
+});
