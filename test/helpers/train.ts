@@ -53,8 +53,11 @@ export async function runTrainCli(args: string[]): Promise<CliResult> {
   let stdout = '', stderr = '';
   const ow = process.stdout.write.bind(process.stdout);
   const ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((c: string | Uint8Array) => ((stdout += String(c)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((c: string | Uint8Array) => ((stderr += String(c)), true)) as typeof process.stderr.write;
+  // strings come from the command (emit, log); binary chunks are the test runner's own reports: pass those on
+  const capture = (orig: typeof process.stdout.write, add: (s: string) => void) =>
+    ((c: string | Uint8Array, ...rest: unknown[]) => (typeof c === 'string' ? (add(c), true) : (orig as (...a: unknown[]) => boolean)(c, ...rest))) as typeof process.stdout.write;
+  process.stdout.write = capture(ow, (c) => (stdout += c));
+  process.stderr.write = capture(ew, (c) => (stderr += c));
   const prevCode = process.exitCode;
   process.exitCode = 0;
   let code = 0;

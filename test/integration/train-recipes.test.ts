@@ -1,0 +1,76 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { runTrainCli, tinySets, tinyWorld, type TinyWorld } from '../helpers/train.js';
+
+let w: TinyWorld;
+before(async () => {
+  w = await tinyWorld();
+});
+after(() => w?.cleanup());
+
+const setArgs = (sets: string[]) => sets.flatMap((s) => ['--set', s]);
+
+/** The real CLI entry: the compiled one under dist/, or the TypeScript one through tsx. */
+function cli(args: string[]): { code: number; stdout: string; stderr: string } {
+  const ts = fileURLToPath(import.meta.url).endsWith('.ts');
+  const argv = ts ? ['--import', 'tsx', 'src/cli/main.ts', ...args] : ['dist/src/cli/main.js', ...args];
+  const r = spawnSync(process.execPath, argv, { encoding: 'utf8', env: { ...process.env, NARROWGATE_BACKEND: 'cpu' } });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('the narrowgate binary trains vq-shapes and reports bad recipes in one sentence', () => {
+  const out = join(w.root, 'vq-cli');
+  const ok = cli(['train', 'recipes/vq-shapes.yaml', '--out', out, '--json', '--quiet', ...setArgs([`data.dir=${w.ds}`, 'data.n=40', 'vq.codebook=8', 'vq.sample_patches=500', 'vq.iterations=2'])]);
+  assert.equal(ok.code, 0, ok.stderr);
+  const res = JSON.parse(ok.stdout) as { status: string; finalDir: string };
+  assert.equal(res.status, 'done');
+  assert.ok(existsSync(join(res.finalDir, 'image_tokenizer.json')));
+  assert.match(readFileSync(join(res.finalDir, 'README.md'), 'utf8'), /8 codes over 4x4x3 patches/);
+  const bad = cli(['train', 'recipes/native-shapes.yaml', '--set', 'optim.lrr=1']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /^narrowgate: --set optim\.lrr=1: unknown key "optim\.lrr"; expected one of: lr, /);
+  assert.equal(bad.stderr.trim().split('\n').length, 1, 'one line, no stack trace');
+});
+
+const finals: Record<string, string> = {};
+
+/** Runs a recipe for 1 step (stop), resumes it to 2, and checks validation, checkpoints and the card. */
+async function startValidateCheckpointResume(name: string, extra: string[] = []): Promise<void> {
+  const out = join(w.root, name);
+  const args = [`recipes/${name}.yaml`, '--out', out, '--quiet', ...setArgs([...tinySets(w, 2), ...extra])];
+  const first = await runTrainCli([...args, '--stop-after', '1']);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /stopped .* at step 1 of 2/);
+  assert.ok(existsSync(join(out, 'recipe.resolved.yaml')));
+  assert.deepEqual(readdirSync(join(out, 'checkpoints')), ['step-00000001']);
+  const second = await runTrainCli([...args, '--resume']);
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stdout, new RegExp(`trained ${name}: 2 steps`));
+  const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; split: string });
+  assert.deepEqual(metrics.filter((m) => m.split === 'train').map((m) => m.step), [1, 2]);
+  assert.ok(metrics.some((m) => m.split === 'val' && m.step === 1) && metrics.some((m) => m.split === 'val' && m.step === 2));
+  for (const f of ['model.safetensors', 'config.json', 'tokenizer.json', 'recipe.resolved.yaml', 'metrics.jsonl', 'README.md']) {
+    assert.ok(existsSync(join(out, 'final', f)), `final/${f} is missing`);
+  }
+  finals[name] = join(out, 'final');
+}
+
+test('native-shapes starts, validates, checkpoints and resumes from the CLI', () => startValidateCheckpointResume('native-shapes'));
+test('native-shapes-noimgloss starts, validates, checkpoints and resumes from the CLI', () => startValidateCheckpointResume('native-shapes-noimgloss'));
+test('adapter-shapes starts, validates, checkpoints and resumes from the CLI', () => startValidateCheckpointResume('adapter-shapes'));
+for (const ft of ['distribute', 'distribute-control', 'concentrate', 'gate-dropout']) {
+  test(`${ft} fine-tunes native-shapes from the CLI (start, validate, checkpoint, resume)`, () =>
+    startValidateCheckpointResume(ft, [`init.from=${finals['native-shapes']}`]));
+}
+test('concentrate-adapter fine-tunes adapter-shapes from the CLI (start, validate, checkpoint, resume)', () =>
+  startValidateCheckpointResume('concentrate-adapter', [`init.from=${finals['adapter-shapes']}`]));
+
+test('every shipped recipe file is covered by a test above', () => {
+  const shipped = readdirSync('recipes').filter((f) => f.endsWith('.yaml') && f !== 'base.yaml').map((f) => f.replace(/\.yaml$/, ''));
+  const covered = new Set([...Object.keys(finals), 'vq-shapes', 'adapter-shapes-pretrained']);
+  assert.deepEqual(shipped.filter((n) => !covered.has(n)), []);
+});
