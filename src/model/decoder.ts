@@ -12,7 +12,7 @@ import { Block } from './block.js';
 import type { DecoderConfig } from './config.js';
 import { HookPoint, type HookTable } from './hookpoint.js';
 import { rmsNorm } from './norms.js';
-import { embedding, linear } from './ops.js';
+import { bmm, embedding, linear } from './ops.js';
 import { createVariables, type ParamSpec, type WeightSet } from './params.js';
 import { buildState, type KVCache } from './state.js';
 import type { Spans } from './spans.js';
@@ -87,8 +87,10 @@ export class Decoder {
       if (o.logitColumns) {
         const cols = o.logitColumns;
         if (cols.length !== B || cols.some((c) => !(c >= 0 && c < T))) throw new Error(`logitColumns must hold ${B} columns in [0, ${T})`);
-        const idx = tf.tensor1d(cols.map((c, b) => b * T + c), 'int32');
-        x = tf.gather(x.reshape([B * T, -1]), idx).reshape([B, 1, -1]);
+        // a one-hot selection matmul rather than gather: differentiable on wasm too
+        const sel = new Float32Array(B * T);
+        cols.forEach((c, b) => (sel[b * T + c] = 1));
+        x = bmm(tf.tensor3d(sel, [B, 1, T]), x);
       }
       return this.head(x, st);
     });

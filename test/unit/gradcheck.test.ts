@@ -90,3 +90,19 @@ test('a training step (variableGrads on the loss, update, dispose) leaks no tens
   m.dispose();
   await useBackend('cpu');
 });
+
+test('logits of one column per example (logitColumns) are differentiable on wasm and equal the full rows', async () => {
+  await useBackend('wasm');
+  const m = tinyNative({}, 44);
+  const x = tf.tensor2d([[0, 3, 7, 9], [0, 5, 2, 2]], [2, 4], 'int32');
+  const cols = [3, 1];
+  const full = m.forward({ ids: x, attentionMask: [[1, 1, 1, 1], [1, 1, 0, 0]] });
+  const picked = m.forward({ ids: x, attentionMask: [[1, 1, 1, 1], [1, 1, 0, 0]] }, { logitColumns: cols });
+  const f = full.arraySync() as number[][][], p = picked.arraySync() as number[][][];
+  for (let b = 0; b < 2; b++) for (let v = 0; v < 40; v++) assert.ok(Math.abs(f[b]![cols[b]!]![v]! - p[b]![0]![v]!) < 1e-5);
+  const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(m.forward({ ids: x }, { logitColumns: cols }))) as tf.Scalar);
+  assert.ok(Object.values(grads).every((g) => [...g.dataSync()].every(Number.isFinite)));
+  tf.dispose([full, picked, value, x, ...Object.values(grads)]);
+  m.dispose();
+  await useBackend('cpu');
+});
