@@ -42,7 +42,7 @@ export async function loadImageTokenizer(dir: string): Promise<ImageTokenizer> {
       const num = (k: string): number | undefined => (typeof cfg[k] === 'number' ? (cfg[k] as number) : undefined);
       const config: VqVaeConfig = {
         ...base, hidden: positiveInt(cfg, 'hidden', cfgPath), latentDim: positiveInt(cfg, 'latentDim', cfgPath),
-        ema: cfg.ema !== false, beta: num('beta'), emaDecay: num('emaDecay'), lr: num('lr'), seed: num('seed'),
+        ema: cfg.ema !== false, beta: num('beta'), emaDecay: num('emaDecay'), deadCodeThreshold: num('deadCodeThreshold'), lr: num('lr'), seed: num('seed'),
       };
       return VqVae.fromWeights(config, tensors, join(dir, IMAGE_TOKENIZER_WEIGHTS));
     }

@@ -45,6 +45,12 @@ export interface VqVaeConfig {
    */
   ema?: boolean;
   emaDecay?: number;
+  /**
+   * EMA mode: a code whose moving-average usage per batch falls below this is restarted at a random
+   * encoder output of the current batch (Jukebox-style; default 1, 0 disables). Without it most
+   * codes of a 256-code book went unused on shapes scenes.
+   */
+  deadCodeThreshold?: number;
   /** Adam learning rate (default 1e-3). */
   lr?: number;
   seed?: number;
@@ -76,18 +82,20 @@ export class VqVae implements ImageTokenizer {
   readonly gridSize: number;
   private readonly v: Map<string, tf.Variable>;
   private optimizer: tf.Optimizer | null = null;
+  private readonly restartRng: Rng;
 
   private constructor(config: VqVaeConfig, weights: Map<string, Float32Array>) {
     this.config = {
       imageSize: config.imageSize, channels: config.channels, patchSize: config.patchSize, numCodes: config.numCodes,
       hidden: config.hidden, latentDim: config.latentDim, beta: config.beta ?? 0.25, ema: config.ema ?? true,
-      emaDecay: config.emaDecay ?? 0.99, lr: config.lr ?? 1e-3, seed: config.seed ?? 0,
+      emaDecay: config.emaDecay ?? 0.99, deadCodeThreshold: config.deadCodeThreshold ?? 1, lr: config.lr ?? 1e-3, seed: config.seed ?? 0,
     };
     const c = this.config;
     if (!(c.imageSize > 0 && c.patchSize > 0 && c.imageSize % c.patchSize === 0)) {
       throw new UserError(`Image size ${c.imageSize} is not a positive multiple of patch size ${c.patchSize}.`);
     }
     this.gridSize = c.imageSize / c.patchSize;
+    this.restartRng = new Rng(c.seed + 1);
     this.v = new Map();
     for (const [name, shape] of vqvaeShapes(c)) {
       const trainable = !name.startsWith('ema.') && !(c.ema && name === 'codebook');
@@ -199,9 +207,22 @@ export class VqVae implements ImageTokenizer {
       const n = tf.sum(newSize);
       const eps = 1e-5;
       const smoothed = tf.mul(tf.div(tf.add(newSize, eps), tf.add(n, c.numCodes * eps)), n);
-      size.assign(newSize);
-      sum.assign(newSum);
-      this.p('codebook').assign(tf.div(newSum, smoothed.reshape([-1, 1])));
+      let codebook = tf.div(newSum, smoothed.reshape([-1, 1]));
+      if (c.deadCodeThreshold > 0) {
+        // restart dead codes at random encoder outputs of this batch (seeded, advanced every step)
+        const M = z.shape[0];
+        const rows = tf.tensor1d(Int32Array.from({ length: c.numCodes }, () => this.restartRng.int(M)), 'int32');
+        const dead = tf.less(newSize, c.deadCodeThreshold);
+        const fresh = tf.gather(z, rows);
+        const deadCol = dead.reshape([-1, 1]);
+        codebook = tf.where(deadCol, fresh, codebook);
+        sum.assign(tf.where(deadCol, fresh, newSum));
+        size.assign(tf.where(dead, tf.onesLike(newSize), newSize));
+      } else {
+        sum.assign(newSum);
+        size.assign(newSize);
+      }
+      this.p('codebook').assign(codebook);
     });
   }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/index.js';
 import { Rng } from '../../src/util/rng.js';
-import { VqVae } from '../../src/tokenizers/vqvae.js';
+import { VqVae, vqvaeShapes } from '../../src/tokenizers/vqvae.js';
 import { loadImageTokenizer } from '../../src/tokenizers/image-loader.js';
 import { encodeSafetensors } from '../../src/model/safetensors.js';
 import type { ImageBatch } from '../../src/tokenizers/image.js';
@@ -55,6 +55,29 @@ for (const ema of [false, true]) {
     }
   });
 }
+
+test('EMA dead-code restart moves an unused code onto an encoder output (and only when enabled)', async () => {
+  const images = quadrantImages(4, 3);
+  const far = async (deadCodeThreshold: number): Promise<number> => {
+    const cfg = { ...config, deadCodeThreshold };
+    const base = VqVae.create(cfg);
+    const w = await base.weights();
+    base.dispose();
+    // code 0 far away from every latent: never chosen, so its usage decays below 1 after one step
+    for (const name of ['codebook', 'ema.embed_sum']) w.get(name)!.fill(100, 0, config.latentDim);
+    const tensors = new Map([...vqvaeShapes(cfg)].map(([k, shape]) => [k, { dtype: 'F32' as const, shape, data: w.get(k)! }]));
+    const vq = VqVae.fromWeights(cfg, tensors, 'test');
+    try {
+      vq.trainStep(images).dispose();
+      const cb = (await vq.weights()).get('codebook')!;
+      return Math.max(...cb.subarray(0, config.latentDim).map(Math.abs));
+    } finally {
+      vq.dispose();
+    }
+  };
+  assert.ok((await far(0)) > 90, 'without restarts the unused code stays put');
+  assert.ok((await far(1)) < 20, 'with restarts the unused code moves onto the data');
+});
 
 test('VQ-VAE (gradient codebook) encode / decode shapes, no leaks, save -> load gives identical codes and pixels', async () => {
   const images = quadrantImages(4, 7);
