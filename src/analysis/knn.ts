@@ -39,6 +39,19 @@ export async function knnExact(x: Matrix, opts: ExactKnnOptions): Promise<Neighb
 
   // squared norms (only the ranking needs them: score = 2 q.x - |x|^2, larger is nearer)
   const sq = new Float32Array(x.n);
+  // float64 norms of the raw rows: cosine distances are re-computed from them (not from the float32
+  // normalised copy, whose rounding would show in 1 - cos for near pairs)
+  const norms = new Float64Array(x.n);
+  if (metric === 'cosine') {
+    for (let i = 0; i < x.n; i++) {
+      let s = 0;
+      for (let c = 0; c < x.d; c++) {
+        const v = x.data[i * x.d + c] as number;
+        s += v * v;
+      }
+      norms[i] = Math.sqrt(s);
+    }
+  }
   if (metric === 'euclidean') {
     for (let i = 0; i < x.n; i++) {
       let s = 0;
@@ -78,7 +91,9 @@ export async function knnExact(x: Matrix, opts: ExactKnnOptions): Promise<Neighb
         cand.length = 0;
         for (let t = 0; t < kk; t++) {
           const j = idx[r * kk + t] as number;
-          if (j !== self) cand.push({ j, dist: rowDistance(m, self, m, j, metric) });
+          if (j === self) continue;
+          const dist = metric === 'cosine' ? 1 - rowDot(x, self, j) / ((norms[self] as number) * (norms[j] as number)) : rowDistance(x, self, x, j, metric);
+          cand.push({ j, dist });
         }
         cand.sort((a, c) => a.dist - c.dist || a.j - c.j);
         const o = (r0 + r) * k;
@@ -94,6 +109,12 @@ export async function knnExact(x: Matrix, opts: ExactKnnOptions): Promise<Neighb
     sqT.dispose();
   }
   return { n: nq, k, indices, distances, metric, queryRows: rows };
+}
+
+function rowDot(x: Matrix, i: number, j: number): number {
+  let s = 0;
+  for (let c = 0; c < x.d; c++) s += (x.data[i * x.d + c] as number) * (x.data[j * x.d + c] as number);
+  return s;
 }
 
 /** The first k columns of a neighbour list (k <= nb.k). */
