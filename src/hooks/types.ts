@@ -15,7 +15,7 @@ export interface HookContext {
    * KV cache, the number of positions already cached (so row r is position offset + r).
    */
   offset: number;
-  /** Spans of each example in the batch (length = batch size), when the caller provided them. */
+  /** Spans of each example in the batch (length = batch size), when the caller provided them; absent for vision.* hooks (their positions are patches). */
   spans?: Spans[];
 }
 

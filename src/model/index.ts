@@ -38,9 +38,12 @@
  *   -> {codes (0-based code indices), tokens}. Ragged prompts are right-padded internally.
  *
  * Hooks (src/hooks): runWithHooks(model, input, hooks, opts) -> logits; runWithCache(model, input,
- *   {names|filter}, opts) -> {logits, cache: ActivationCache}; knockoutHooks({layers, heads?, query, key, mode}).
- *   A hook is (act, ctx) => tensor|void; ctx.offset = absolute position of the first query row.
- *   Layouts: see src/hooks/types.ts.
+ *   {names|filter}, opts) -> {logits, cache: ActivationCache (get, getAll per call, names, dispose)};
+ *   cachingHooks(names, cache) to cache during generate(); knockoutHooks({layers, heads?, query(b, pos),
+ *   key(b, pos), mode: 'zero'|'renormalize', prefix?}) -> NamedHook[]. Hooks live for one call only (a
+ *   per-call table; nothing is registered on the model). A hook is (act, ctx) => tensor|void, synchronous,
+ *   inside tf.tidy; ctx.offset = absolute column of the first query row (cached generation), ctx.layer,
+ *   ctx.spans. Unknown names -> UserError with close matches. Layouts: src/hooks/types.ts.
  */
 export * from './config.js';
 export { Decoder, type DecoderCallOptions, type DecoderOptions } from './decoder.js';
