@@ -3,8 +3,7 @@
  * COCO captions annotation file, as pycocoevalcap computes them.
  */
 import type { Argv } from 'yargs';
-import { globalOptions, emit, type AnyCommand, type GlobalArgs } from '../../run.js';
-import { evalHandler } from './handler.js';
+import { globalOptions, emit, handler, type AnyCommand, type GlobalArgs } from '../../run.js';
 import { readJson } from '../../../util/fs.js';
 import {
   CAPTION_METRICS, TOKENIZATIONS, evaluateCocoCaptions, parseCaptionAnnotations, parseCaptionResults,
@@ -26,7 +25,7 @@ export const evalCaptionCommand: AnyCommand = {
       })
       .example('$0 eval caption --results results.json --annotations captions_val2014.json', 'coco-caption scores')
       .example('$0 eval caption --results r.json --annotations a.json --tokenize whitespace --json', 'raw-token scores as JSON'),
-  handler: evalHandler<CaptionArgs>(async (a) => {
+  handler: handler<CaptionArgs>(async (a) => {
     const results = parseCaptionResults(await readJson(a.results, 'results file'), `Results file ${a.results}`);
     const annotations = parseCaptionAnnotations(await readJson(a.annotations, 'annotations file'), `Annotations file ${a.annotations}`);
     const ev = evaluateCocoCaptions(results, annotations, a.tokenize);

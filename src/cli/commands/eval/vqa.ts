@@ -3,8 +3,7 @@
  * overall, per answer type and per question type.
  */
 import type { Argv } from 'yargs';
-import { globalOptions, emit, type AnyCommand, type GlobalArgs } from '../../run.js';
-import { evalHandler } from './handler.js';
+import { globalOptions, emit, handler, type AnyCommand, type GlobalArgs } from '../../run.js';
 import { readJson } from '../../../util/fs.js';
 import { evaluateVqa, parseVqaAnnotations, parseVqaQuestions, parseVqaResults } from '../../../metrics/index.js';
 
@@ -20,7 +19,7 @@ export const evalVqaCommand: AnyCommand = {
       .option('questions', { type: 'string', describe: 'VQAv2 questions file; when given, its question ids must match the annotations' })
       .example('$0 eval vqa --results results.json --annotations v2_mscoco_val2014_annotations.json', 'overall and per answer type')
       .example('$0 eval vqa --results r.json --annotations a.json --questions q.json --json', 'full breakdown as JSON'),
-  handler: evalHandler<VqaArgs>(async (a) => {
+  handler: handler<VqaArgs>(async (a) => {
     const results = parseVqaResults(await readJson(a.results, 'results file'), `Results file ${a.results}`);
     const annotations = parseVqaAnnotations(await readJson(a.annotations, 'annotations file'), `Annotations file ${a.annotations}`);
     const questions = a.questions === undefined
