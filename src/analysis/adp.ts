@@ -12,9 +12,16 @@
  *  5. while some pair fails the test (log rho_a - log rho_ab < Z (sigma_a + sigma_ab), or the same
  *     for b), merge the pair with the densest saddle; the survivor is the peak with the larger
  *     (log rho - log rho_ab)/(sigma + sigma_ab); its saddles with others become the denser of the two.
- * DADApy stores absent saddles as density 0 after shifting log rho to min 1, so a pair without a border
- * can merge only if Z (sigma_a) > log rho_a - min log rho + 1; here a pair without a border never
- * merges (the same whenever Z sigma < 1, e.g. kNN density with k = 16: Z sigma = 0.41).
+ * Checked label for label against DADApy's routine (test/fixtures/analysis-adp-dadapy.json). Where
+ * this differs from DADApy:
+ *  - DADApy stores absent saddles as density 0 after shifting log rho to min 1, so a pair without a
+ *    border can merge only if Z sigma_a > log rho_a - min log rho + 1; here a pair without a border
+ *    never merges (the same whenever Z sigma < 1, e.g. kNN density with k = 16: Z sigma = 0.41);
+ *  - for a dropped centre none of whose listed neighbours has a cluster yet, DADApy's cython reads the
+ *    witness from the wrong row of its to_remove table (it is written one row below); here the witness
+ *    itself is used. This path is rare (no case in the fixture reaches it with 32 neighbours);
+ *  - DADApy's default density is PAk; E2 prescribes the kNN density, which is what adp() uses
+ *    (adpFromDensity takes any log-density with errors).
  */
 import { UserError } from '../util/errors.js';
 import { gride } from './intrinsic-dim.js';
