@@ -46,7 +46,10 @@ const bmmGrad = tf.customGrad(asCustom((a: tf.Tensor, b: tf.Tensor, save: tf.Gra
  * Batched matmul a [..., M, K] @ b [..., K, N] -> [..., M, N] (same leading dims, no broadcasting),
  * with a custom gradient that uses explicit transposes (no transpose flags). On wasm this stays on
  * the batched kernel's slow loop; splitting it into per-head 2-D matmuls (XNNPACK) was measured and
- * lost (a whole training step 1.8x slower at d128/T96/B16: the split/stack kernels cost more).
+ * lost (a whole training step 1.8x slower at d128/T96/B16: the split/stack kernels cost more, and
+ * XNNPACK builds and caches its operator per right-hand tensor, so every 2-D matmul against a fresh
+ * activation pays the weight packing). A per-example block-diagonal 2-D form was 4-6x slower still,
+ * and transpose flags do not speed up the batched kernel (checked).
  */
 export function bmm(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   const lead = a.shape.slice(0, -2);
