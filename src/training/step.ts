@@ -38,6 +38,9 @@ export interface ImageInputs {
   get(image: number): Float32Array;
   /** [H, W, C] or [N, D] */
   shape: number[];
+  /** Computes what get() will need for these rows (e.g. backbone features); awaited before a batch is built. */
+  prepare?(images: readonly number[]): Promise<void>;
+  dispose?(): void;
 }
 
 /** Shifts the loss mask onto the predicting positions and attaches the image inputs of each row. */

@@ -108,7 +108,7 @@ export async function trainVlm(loaded: LoadedRecipe, opts: TrainOptions): Promis
   if (latest) await checkResumable(out, r);
   const recipeYaml = recipeToYaml(loaded);
   const data: TrainData = await prepareData(r, progress);
-  const config = modelConfig(r, data.layout, data.channels, null);
+  const config = modelConfig(r, data.layout, data.channels, data.featureDim);
   const model = createModel(config, r.seed);
   const { params } = trainableParams(model, r.freeze);
   const opt = new AdamW(params, { beta1: r.optim.beta1, beta2: r.optim.beta2, eps: r.optim.eps, weightDecay: r.optim.weight_decay });
@@ -140,9 +140,13 @@ export async function trainVlm(loaded: LoadedRecipe, opts: TrainOptions): Promis
       await writeFile(join(out, 'metrics.jsonl'), '');
     }
     const codesOf = data.codes ? (i: number) => data.codes!.subarray(i * data.processor.numImageTokens, (i + 1) * data.processor.numImageTokens) : null;
-    const batchOf = (items: Parameters<typeof makeBatch>[0]) => toStepBatch(makeBatch(items, data.processor, r.loss, r.model.max_seq, codesOf), data.images);
+    const batchOf = async (items: Parameters<typeof makeBatch>[0]): Promise<StepBatch> => {
+      await data.images?.prepare?.(items.map((it) => it.image));
+      return toStepBatch(makeBatch(items, data.processor, r.loss, r.model.max_seq, codesOf), data.images);
+    };
     const valSampler = new MixtureSampler(data.val, r.data.mixture, r.seed + 1, 'validation data mixture (val split)');
-    const valBatches = Array.from({ length: r.train.val_batches }, () => batchOf(valSampler.take(r.train.batch_size)));
+    const valBatches: StepBatch[] = [];
+    for (let i = 0; i < r.train.val_batches; i++) valBatches.push(await batchOf(valSampler.take(r.train.batch_size)));
     const nLayers = config.decoder.nLayers;
     const kos = r.intervention.knockouts;
     const parts: CheckpointParts = { model, config, tokenizer: data.tokenizer, imageTokenizerDir: data.imageTokenizerDir, recipeYaml };
@@ -167,7 +171,7 @@ export async function trainVlm(loaded: LoadedRecipe, opts: TrainOptions): Promis
       const ko = kos.length > 0 && r.intervention.probability > 0 && koRng.next() < r.intervention.probability ? koRng.int(kos.length) : null;
       const losses: tf.Scalar[] = [];
       for (let m = 0; m < r.train.grad_accum; m++) {
-        const sb = batchOf(sampler.take(r.train.batch_size));
+        const sb = await batchOf(sampler.take(r.train.batch_size));
         const hooks = [...(ko !== null ? trainingKnockout(kos[ko]!, sb.spans, nLayers) : []), ...(opts.extraHooks?.(s) ?? [])];
         const { loss, grads } = lossAndGrads(model, params, sb, hooks);
         acc.add(grads);
@@ -236,5 +240,6 @@ export async function trainVlm(loaded: LoadedRecipe, opts: TrainOptions): Promis
     acc.dispose();
     opt.dispose();
     model.dispose();
+    data.images?.dispose?.();
   }
 }
