@@ -61,7 +61,7 @@ export function embed(rng: Rng, coords: Float64Array, n: number, d: number, D: n
   for (let i = 0; i < n; i++)
     for (let a = 0; a < d; a++) {
       const v = coords[i * d + a]!;
-      for (let c = 0; c < D; c++) data[i * D + c] += v * f[a * D + c]!;
+      for (let c = 0; c < D; c++) data[i * D + c] = data[i * D + c]! + v * f[a * D + c]!;
     }
   return { data, n, d: D };
 }
