@@ -4,13 +4,15 @@
  */
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, resolve as resolvePath } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { decodeResize } from '../data/images.js';
 import { openDataset, type DatasetImage } from '../data/open.js';
 import { generate } from '../model/generate.js';
 import { createStoreWriter } from '../store/index.js';
 import { UserError } from '../util/errors.js';
 import type { ProgressFactory } from '../util/progress.js';
-import { compile } from './compile.js';
+import { runWithCache } from '../hooks/run.js';
+import { compile, imageDonorKey, type DonorRun } from './compile.js';
 import { extractActivations, planExtraction, type ExtractExample } from './extract.js';
 import { imageTensors, loadPipeline, type Pipeline } from './pipeline.js';
 import { parseSelectorList } from './selectors.js';
@@ -25,6 +27,51 @@ export async function readSpecFile(path: string): Promise<InterventionSpec[]> {
     throw new UserError(`Cannot read intervention spec ${path}: the file does not exist or is not readable.`);
   }
   return parseInterventionsText(text, path);
+}
+
+async function loadImage(p: Pipeline, path: string) {
+  try {
+    return await decodeResize(path, p.imageSize, p.channels === 1 ? 1 : 3);
+  } catch (e) {
+    throw new UserError(`Cannot read image ${path} (${(e as Error).message}); expected a PNG, JPEG or WebP file.`);
+  }
+}
+
+/**
+ * Runs the donor images named by patch specs (donor {image, prompt?}) and keeps the patched hooks'
+ * activations, keyed as compile() expects. Image paths are relative to `baseDir`. Dispose the result.
+ */
+export async function runImageDonors(p: Pipeline, specs: readonly InterventionSpec[], baseDir?: string): Promise<{ donors: Record<string, DonorRun>; dispose(): void }> {
+  const donors: Record<string, DonorRun> = {};
+  const caches: { dispose(): void }[] = [];
+  try {
+    for (const s of specs) {
+      if (s.type !== 'patch' || !('image' in s.donor)) continue;
+      const key = imageDonorKey(s.donor);
+      const raw = await loadImage(p, baseDir ? resolvePath(baseDir, s.donor.image) : s.donor.image);
+      const [ex] = await p.prepare([{ id: 0, image: raw, prompt: s.donor.prompt }]);
+      const img = imageTensors(p, [ex!]);
+      const ids = tf.tensor2d([Array.from(ex!.ids)], [1, ex!.ids.length], 'int32');
+      try {
+        const { logits, cache } = runWithCache(p.model, { ids, spans: [ex!.spans], ...img }, { names: [s.hook] });
+        logits.dispose();
+        caches.push(cache);
+        // several specs may share a donor image: merge their hooks under one key
+        const prev = donors[key];
+        donors[key] = prev
+          ? { spans: prev.spans, cache: { get: (n: string) => (cache.has(n) ? cache.get(n) : prev.cache.get(n)) } }
+          : { spans: [ex!.spans], cache };
+      } finally {
+        ids.dispose();
+        img.pixels?.dispose();
+        img.features?.dispose();
+      }
+    }
+  } catch (e) {
+    for (const c of caches) c.dispose();
+    throw e;
+  }
+  return { donors, dispose: () => caches.forEach((c) => c.dispose()) };
 }
 
 async function greedy(p: Pipeline, ex: ExtractExample, maxNewTokens: number, hooks = [] as Awaited<ReturnType<typeof compile>>): Promise<{ text: string; tokens: number[] }> {
@@ -71,8 +118,14 @@ export async function generateWithEdit(o: GenerateEditOptions): Promise<Generate
     const plain = await greedy(p, ex!, n);
     let edited: string | null = null;
     if (specs.length) {
-      const hooks = await compile(specs, p.model, { baseDir: o.edit ? dirname(resolvePath(o.edit)) : undefined });
-      edited = (await greedy(p, ex!, n, hooks)).text;
+      const baseDir = o.edit ? dirname(resolvePath(o.edit)) : undefined;
+      const donors = await runImageDonors(p, specs, baseDir);
+      try {
+        const hooks = await compile(specs, p.model, { baseDir, donors: donors.donors });
+        edited = (await greedy(p, ex!, n, hooks)).text;
+      } finally {
+        donors.dispose();
+      }
     }
     return { prompt: o.prompt ?? '', output: plain.text, edited, specs };
   } finally {
@@ -120,9 +173,13 @@ export async function extractDataset(o: ExtractRunOptions): Promise<ExtractRunRe
   const selectors = o.positions.split(',').map((s) => s.trim());
   const ds = await openDataset(o.data);
   const p = await loadPipeline(o.checkpoint);
+  let disposeDonors = (): void => {};
   try {
     const plan = planExtraction(p.model, { hooks: o.hooks, layers: o.layers });
-    const interventions = await compile(specs, p.model, { baseDir: o.edit ? dirname(resolvePath(o.edit)) : undefined, seed: o.seed });
+    const baseDir = o.edit ? dirname(resolvePath(o.edit)) : undefined;
+    const donors = await runImageDonors(p, specs, baseDir);
+    disposeDonors = donors.dispose;
+    const interventions = await compile(specs, p.model, { baseDir, seed: o.seed, donors: donors.donors });
     const rowsIdx = o.split ? ds.indices(o.split) : Array.from({ length: ds.length }, (_, i) => i);
     if (o.split && rowsIdx.length === 0) throw new UserError(`Dataset ${o.data} has no images in split "${o.split}"; expected one of its splits (train, val, test).`);
     const chosen = o.limit !== undefined ? rowsIdx.slice(0, o.limit) : rowsIdx;
@@ -164,6 +221,7 @@ export async function extractDataset(o: ExtractRunOptions): Promise<ExtractRunRe
       throw e;
     }
   } finally {
+    disposeDonors();
     p.dispose();
   }
 }

@@ -35,6 +35,11 @@ export interface CompileEnv {
   exampleIds?: readonly number[];
 }
 
+/** The env.donors key under which an image donor's run is expected. */
+export function imageDonorKey(donor: { image: string; prompt?: string }): string {
+  return `image:${donor.image}|${donor.prompt ?? ''}`;
+}
+
 type Ctx = { label: string; model: VLModel; env: CompileEnv };
 
 /** Turns validated specs into hooks for runWithHooks / generate; specs compose in list order. */
@@ -88,6 +93,17 @@ function compileKnockout(spec: KnockoutSpec, c: Ctx): NamedHook[] {
     if (!s.q[b]) {
       s.q[b] = new Set(positionsAt(sels(spec.queries), s.ctx, b, s.T, c));
       s.k[b] = new Set(positionsAt(sels(spec.keys), s.ctx, b, s.T, c));
+      if (spec.mode === 'renormalize') {
+        // a query whose every earlier key is cut has nothing left to renormalise over
+        for (const q of s.q[b]!) {
+          if (q < s.ctx.offset || q >= s.ctx.offset + s.T) continue;
+          let all = true;
+          for (let k = 0; k <= q && all; k++) all = s.k[b]!.has(k);
+          if (all) {
+            throw new UserError(`Intervention ${c.label} with mode "renormalize" cuts every key of query position ${q} (keys 0..${q}); expected each query to keep at least one key (e.g. leave @bos out of the keys).`);
+          }
+        }
+      }
     }
     return { q: s.q[b]!, k: s.k[b]! };
   };
@@ -147,9 +163,13 @@ function rowReplaceHook(name: string, selectors: string[], c: Ctx, rowValue: (b:
 async function compilePatch(spec: PatchSpec, c: Ctx): Promise<NamedHook> {
   checkHook(spec.hook, c, true);
   const recipient = sels(spec.positions);
-  if ('run' in spec.donor) {
-    const donor = c.env.donors?.[spec.donor.run];
-    if (!donor) throw new UserError(`Intervention ${c.label}.donor.run "${spec.donor.run}" was not supplied; known donor runs: ${Object.keys(c.env.donors ?? {}).join(', ') || 'none'}.`);
+  if ('run' in spec.donor || 'image' in spec.donor) {
+    const key = 'run' in spec.donor ? spec.donor.run : imageDonorKey(spec.donor);
+    const donor = c.env.donors?.[key];
+    if (!donor && 'image' in spec.donor) {
+      throw new UserError(`Intervention ${c.label}.donor.image "${spec.donor.image}" has not been run; image donors are run by narrowgate generate / extract (or pass env.donors["${key}"]).`);
+    }
+    if (!donor) throw new UserError(`Intervention ${c.label}.donor.run "${key}" was not supplied; known donor runs: ${Object.keys(c.env.donors ?? {}).join(', ') || 'none'}.`);
     const t = donor.cache.get(spec.hook);
     const [Bd, Nd] = t.shape as [number, number];
     const data = (await t.data()) as Float32Array;

@@ -3,7 +3,7 @@
  * hooks by compile.ts and written verbatim (after defaults) into every output's metadata.
  *
  *   knockout  {queries, keys, layers, heads, mode: zero | renormalize}
- *   patch     {hook, positions, donor: {run, positions?} | {store, example_id}}
+ *   patch     {hook, positions, donor: {run, positions?} | {store, example_id} | {image, prompt?, positions?}}
  *   steer     {layer, hook?, position, op: add | replace | interpolate, vector, strength}
  *   ablate    {hook, positions, mode: zero | mean, mean?: {store, over?: position | kind}}
  *
@@ -50,6 +50,8 @@ export const patchSchema = z
       z.object({ run: z.string().min(1), positions: selectors.optional() }).strict(),
       /** Activations of one example in an activation store, matched by position index. */
       z.object({ store: z.string().min(1), example_id: z.number().int() }).strict(),
+      /** A donor run on another image (+ prompt), run by the generate / extract commands. */
+      z.object({ image: z.string().min(1), prompt: z.string().optional(), positions: selectors.optional() }).strict(),
     ]),
   })
   .strict();

@@ -14,10 +14,12 @@ import * as tf from '@tensorflow/tfjs';
 import { buildShapesDataset } from '../../src/data/shapes.js';
 import { openDataset } from '../../src/data/open.js';
 import { encodePng } from '../../src/data/images.js';
-import { extractDataset, generateWithEdit } from '../../src/interventions/commands.js';
+import { extractDataset, generateWithEdit, runImageDonors } from '../../src/interventions/commands.js';
+import { compile } from '../../src/interventions/compile.js';
+import { parseInterventions } from '../../src/interventions/spec.js';
 import { loadPipeline } from '../../src/interventions/pipeline.js';
 import { resolve } from '../../src/interventions/selectors.js';
-import { runWithCache } from '../../src/hooks/run.js';
+import { runWithCache, runWithHooks } from '../../src/hooks/run.js';
 import { AdapterModel } from '../../src/model/adapter.js';
 import { saveModel } from '../../src/model/checkpoint.js';
 import { decoderConfig } from '../../src/model/config.js';
@@ -127,6 +129,41 @@ test('generate: output with and without an edit; a zero-strength steer changes n
   writeFileSync(strong, JSON.stringify([{ type: 'knockout', queries: '@text-after-image', keys: '@all-image' }, { type: 'steer', layer: 1, position: '@text-after-image', op: 'add', vector: { values: v } }]));
   const r1 = await generateWithEdit({ checkpoint: native, image: png, prompt: 'what colour', edit: strong, maxNewTokens: 5 });
   assert.notEqual(r1.edited, r1.output);
+
+  // patching from an image donor: the same image changes nothing; another image's [EOI] changes the logits after it
+  const other = join(root, 'other.png');
+  {
+    // a donor image whose image codes differ from image 0's (the tiny k-means tokenizer may map two images alike)
+    const pp = await loadPipeline(native);
+    const exs = await pp.prepare([...ds.images()].map((im) => ({ id: im.id, image: im })));
+    pp.dispose();
+    const j = exs.findIndex((e) => Array.from(e.ids).join() !== Array.from(exs[0]!.ids).join());
+    assert.ok(j > 0, 'two images with different codes');
+    writeFileSync(other, await encodePng(ds.get(j)));
+  }
+  const selfPatch = join(root, 'self-patch.json');
+  writeFileSync(selfPatch, JSON.stringify({ type: 'patch', hook: 'blocks.0.hook_resid_post', positions: '@all', donor: { image: 'img.png', prompt: 'what colour' } }));
+  const rs = await generateWithEdit({ checkpoint: native, image: png, prompt: 'what colour', edit: selfPatch, maxNewTokens: 5 });
+  assert.equal(rs.edited, rs.output);
+  const p = await loadPipeline(native);
+  try {
+    const specs = parseInterventions({ type: 'patch', hook: 'blocks.1.hook_resid_post', positions: '@eoi', donor: { image: 'other.png' } });
+    const donors = await runImageDonors(p, specs, root);
+    const hooks = await compile(specs, p.model, { donors: donors.donors });
+    const [ex] = await p.prepare([{ id: 0, image: img }]);
+    const x = { ids: tf.tensor2d([Array.from(ex!.ids)], [1, ex!.ids.length], 'int32'), spans: [ex!.spans] };
+    const base = runWithHooks(p.model, x, []);
+    const patched = runWithHooks(p.model, x, hooks);
+    const eoi = ex!.spans.eoi!;
+    const V = base.shape[2]!;
+    const [b, q] = [base.dataSync(), patched.dataSync()];
+    assert.deepEqual(q.subarray(0, eoi * V), b.subarray(0, eoi * V));
+    assert.ok(maxAbsDiff(q.subarray(eoi * V), b.subarray(eoi * V)) > 1e-4);
+    tf.dispose([base, patched, x.ids]);
+    donors.dispose();
+  } finally {
+    p.dispose();
+  }
 
   // the CLI itself, in a child process
   const here = fileURLToPath(new URL('.', import.meta.url));

@@ -204,6 +204,8 @@ test('compile checks specs against the model, and leaks no tensors', async () =>
   await assert.rejects(compile(parseInterventions({ type: 'patch', hook: 'blocks.0.hook_resid_pots', positions: '@eoi', donor: { run: 'x' } }), m), /not a hook of this model; close matches: blocks\.0\.hook_resid_post/);
   await assert.rejects(compile(parseInterventions({ type: 'ablate', hook: 'blocks.0.attn.hook_pattern', positions: '@eoi', mode: 'zero' }), m), /has no position axis/);
   await assert.rejects(compile(parseInterventions({ type: 'steer', layer: 0, position: '@eoi', op: 'add', vector: { values: [1, 2] } }), m), /expected d_model = 16/);
+ const cutAll = await compile(parseInterventions({ type: 'knockout', queries: '@all', keys: '@bos', mode: 'renormalize' }), m);
+  assert.throws(() => logitsOf(m, cutAll), /cuts every key of query position 0/);
   const hooks = await compile(parseInterventions({ type: 'steer', layer: 0, position: '@eoi', op: 'add', vector: { values: new Array(D).fill(1) } }), m);
   const x = { ids: tf.tensor2d([IDS], [1, IDS.length], 'int32') };
   assert.throws(() => runWithHooks(m, x, hooks), /needs the spans of each example/);

@@ -12,6 +12,7 @@ const all = [
   { type: 'knockout', queries: '@text-after-image', keys: ['@all-image', '@boi'], layers: [0, 2], heads: 'all', mode: 'renormalize' },
   { type: 'patch', hook: 'blocks.1.hook_resid_post', positions: '@eoi', donor: { run: 'other', positions: '@eoi' } },
   { type: 'patch', hook: 'blocks.0.hook_resid_pre', positions: '3:5', donor: { store: 'acts.arrow', example_id: 7 } },
+  { type: 'patch', hook: 'blocks.1.hook_resid_post', positions: '@eoi', donor: { image: 'other.png', prompt: 'what colour?' } },
   { type: 'steer', layer: 1, position: '@eoi', op: 'add', vector: { values: [1, 0, -0.5, 2] }, strength: 0.5 },
   {
     type: 'steer',
