@@ -30,9 +30,9 @@ test('every kind validates, defaults are filled, and the JSON round trip is exac
   assert.equal(specs.length, all.length);
   const ko = parseInterventions({ type: 'knockout', queries: '@eoi', keys: '@all-image' })[0]!;
   assert.deepEqual(ko, { type: 'knockout', queries: '@eoi', keys: '@all-image', layers: 'all', heads: 'all', mode: 'zero' });
-  const steer = specs[4]!;
+  const steer = specs[5]!;
   assert.ok(steer.type === 'steer' && steer.strength === 1);
-  const ablate = specs[5]!;
+  const ablate = specs[6]!;
   assert.ok(ablate.type === 'ablate' && ablate.mean?.over === 'position');
   const text = serializeInterventions(specs);
   assert.deepEqual(parseInterventionsText(text), specs);
