@@ -3,10 +3,12 @@
  *
  * Gride (Denti, Doimo, Laio, Mira 2022): mu_i = r_{i,n2} / r_{i,n1} with n2 = 2 n1 follows
  *   f(mu) = d (mu^d - 1)^(n2-n1-1) / (mu^((n2-1)d+1) B(n2-n1, n1)),
- * and the ID is the maximum-likelihood d; its error is 1/sqrt(Fisher information), as DADApy's
- * _fisher_info_scaling. TwoNN (Facco et al. 2017) is the n1 = 1, n2 = 2 case: MLE d = N / sum log mu;
- * DADApy's default TwoNN ("base") instead fits -log(1 - F(mu)) = d log mu through the origin after
- * discarding the largest 10 % of the ratios, offered here as method 'fit'.
+ * and the ID is the root of the likelihood equation with DADApy's (N - 1) / d in place of N / d (the
+ * unbiased form of the maximum-likelihood estimate); its error is 1/sqrt(Fisher information), as
+ * DADApy's _fisher_info_scaling. TwoNN (Facco et al. 2017) is the n1 = 1, n2 = 2 case:
+ * d = (N - 1) / sum log mu (DADApy's 'ml'); DADApy's default TwoNN ("base") instead fits
+ * -log(1 - F(mu)) = d log mu through the origin after discarding the largest 10 % of the ratios,
+ * offered here as method 'fit'. Both are checked against DADApy's numbers (analysis-id-dadapy.json).
  * Points whose n1-th distance is zero (duplicates) have no ratio and are skipped (counted).
  */
 import { UserError } from '../util/errors.js';
@@ -46,7 +48,7 @@ export function logRatios(nb: Neighbours, n1: number, n2: number): { logMu: Floa
   return { logMu: out.subarray(0, m), skipped };
 }
 
-/** d/dd of the Gride log-likelihood (strictly decreasing in d). */
+/** d/dd of the Gride log-likelihood with (N - 1) for N in the first term (strictly decreasing in d). */
 function score(d: number, logMu: Float64Array, n1: number, n2: number): number {
   const delta = n2 - n1;
   let s = 0;
@@ -60,7 +62,7 @@ function score(d: number, logMu: Float64Array, n1: number, n2: number): number {
       s += x < 1e-10 ? 1 / d : l / -Math.expm1(-x);
     }
   }
-  return logMu.length / d + (delta - 1) * s - (n2 - 1) * sumLog;
+  return (logMu.length - 1) / d + (delta - 1) * s - (n2 - 1) * sumLog;
 }
 
 function fisher(d: number, logMu: Float64Array, n1: number, n2: number): number {
@@ -90,7 +92,7 @@ export function gride(nb: Neighbours, n1 = 8, n2 = 2 * n1): IdEstimate {
   if (!(sum > 0)) throw new UserError('gride: all neighbour-distance ratios are 1; the ID is unbounded (degenerate data).');
   let id: number;
   if (n2 - n1 === 1) {
-    id = logMu.length / ((n2 - 1) * sum);
+    id = (logMu.length - 1) / ((n2 - 1) * sum);
   } else {
     let lo = 1e-6;
     let hi = 1;
@@ -106,7 +108,7 @@ export function gride(nb: Neighbours, n1 = 8, n2 = 2 * n1): IdEstimate {
 }
 
 export interface TwoNnOptions {
-  /** 'mle' (Gride with n1 = 1) or 'fit' (DADApy's default linear fit). Default 'mle'. */
+  /** 'mle': (N - 1) / sum log mu (Gride with n1 = 1, DADApy's 'ml'), or 'fit' (DADApy's default linear fit). Default 'mle'. */
   method?: 'mle' | 'fit';
   /** For 'fit': fraction of the smallest ratios kept (DADApy: 0.9). */
   fraction?: number;

@@ -1,4 +1,7 @@
 import { test, before } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/util/rng.js';
 import { knnExact } from '../../src/analysis/knn.js';
@@ -76,14 +79,14 @@ function lists(rows: number[][]): Neighbours {
   return { n: rows.length, k, indices: new Int32Array(rows.length * k), distances: Float64Array.from(rows.flat()), metric: 'euclidean', queryRows: null };
 }
 
-test('TwoNN MLE by hand: d = N / sum log(r2/r1); duplicates are skipped', () => {
+test('TwoNN by hand: d = (N - 1) / sum log(r2/r1); duplicates are skipped', () => {
   const nb = lists([[1, 2], [1, 3], [2, 2.5], [0, 1]]);
   const e = twoNN(nb);
   assert.equal(e.count, 3);
   assert.equal(e.skipped, 1);
-  const expect = 3 / (Math.log(2) + Math.log(3) + Math.log(1.25));
+  const expect = 2 / (Math.log(2) + Math.log(3) + Math.log(1.25));
   assert.ok(Math.abs(e.id - expect) < 1e-12);
-  assert.ok(Math.abs(e.err - expect / Math.sqrt(3)) < 1e-12);
+  assert.ok(Math.abs(e.err - expect / Math.sqrt(3)) < 1e-12); // Fisher: N / d^2
 });
 
 test('TwoNN fit by hand: slope through the origin of -log(1 - i/N) on sorted log mu, largest ratios discarded', () => {
@@ -98,7 +101,7 @@ test('TwoNN fit by hand: slope through the origin of -log(1 - i/N) on sorted log
   assert.ok(Math.abs(twoNN(nb, { method: 'fit', fraction: 0.8 }).id - sxy / sxx) < 1e-12);
 });
 
-test('Gride maximises its log-likelihood (checked on a grid of d, independent of the root finder)', () => {
+test('Gride maximises its log-likelihood, with (N - 1) log d as DADApy (checked on a grid of d, independent of the root finder)', () => {
   const rng = new Rng(9);
   const rows: number[][] = [];
   for (let i = 0; i < 300; i++) {
@@ -108,7 +111,7 @@ test('Gride maximises its log-likelihood (checked on a grid of d, independent of
   const nb = lists(rows);
   for (const [n1, n2] of [[2, 4], [4, 8], [8, 16], [3, 5]] as const) {
     const mus = rows.map((r) => r[n2 - 1]! / r[n1 - 1]!);
-    const ll = (d: number) => mus.reduce((s, m) => s + Math.log(d) + (n2 - n1 - 1) * Math.log(m ** d - 1) - ((n2 - 1) * d + 1) * Math.log(m), 0);
+    const ll = (d: number) => mus.reduce((s, m) => s + (n2 - n1 - 1) * Math.log(m ** d - 1) - ((n2 - 1) * d + 1) * Math.log(m), 0) + (mus.length - 1) * Math.log(d);
     let best = 0, bestL = -Infinity;
     for (let d = 0.05; d < 40; d += 0.001) {
       const l = ll(d);
@@ -119,4 +122,31 @@ test('Gride maximises its log-likelihood (checked on a grid of d, independent of
   }
   assert.deepEqual(grideScaling(nb).map((e) => e.n1), [1, 2, 4, 8]);
   assert.throws(() => gride(nb, 16, 32), { name: 'UserError' });
+});
+
+interface IdCase {
+  name: string;
+  n: number;
+  d: number;
+  data: number[];
+  twoNNfit: number;
+  twoNNml: number;
+  gride: { n1: number; n2: number; id: number; err: number }[];
+}
+
+test('parity with DADApy: TwoNN (base fit and ml) and Gride at scales 1..8 with their errors', async () => {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const file = here.includes(join('dist', 'test')) ? join(here, '..', '..', '..', 'test', 'fixtures', 'analysis-id-dadapy.json') : join(here, '..', 'fixtures', 'analysis-id-dadapy.json');
+  const { cases } = JSON.parse(readFileSync(file, 'utf8')) as { cases: IdCase[] };
+  for (const c of cases) {
+    const nb = await knnExact({ data: Float32Array.from(c.data), n: c.n, d: c.d }, { k: 16 });
+    assert.ok(Math.abs(twoNN(nb, { method: 'fit' }).id - c.twoNNfit) < 1e-9, `${c.name} fit`);
+    assert.ok(Math.abs(twoNN(nb).id - c.twoNNml) < 1e-9, `${c.name} ml`);
+    for (const g of c.gride) {
+      const e = gride(nb, g.n1, g.n2);
+      // DADApy bisects to 1e-7 in d
+      assert.ok(Math.abs(e.id - g.id) < 1e-6, `${c.name} gride(${g.n1},${g.n2}): ${e.id} vs ${g.id}`);
+      assert.ok(Math.abs(e.err - g.err) < 1e-6, `${c.name} gride err`);
+    }
+  }
 });
