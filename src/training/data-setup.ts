@@ -76,7 +76,7 @@ export async function ensureDataset(r: Recipe, progress: ProgressFactory): Promi
   const dir = r.data.dir;
   if (!existsSync(join(dir, 'dataset.json'))) {
     if (r.data.source === 'shapes') await buildShapesDataset(dir, { n: r.data.n, seed: r.data.seed, size: r.image.size }, progress);
-    else await buildFashionMnistDataset(dir, { n: r.data.n, seed: r.data.seed, size: r.image.size, valFraction: 0.1 }, progress);
+    else await buildFashionMnistDataset(dir, { split: 'train', n: r.data.n, seed: r.data.seed, size: r.image.size, valFraction: 0.1 }, progress);
   }
   const ds = await openDataset(dir);
   if (ds.meta.size.width !== r.image.size || ds.meta.size.height !== r.image.size) {

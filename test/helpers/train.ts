@@ -31,13 +31,16 @@ export function tinySets(w: TinyWorld, steps = 2): string[] {
   ];
 }
 
-/** A 40-image shapes dataset and a 16-code k-means image tokenizer, built through the vq-shapes recipe. */
-export async function tinyWorld(): Promise<TinyWorld> {
+/**
+ * A 40-image dataset and a 16-code k-means image tokenizer, built through a vq recipe
+ * (vq-shapes by default; vq-fmnist for Fashion-MNIST).
+ */
+export async function tinyWorld(vqRecipe = 'recipes/vq-shapes.yaml'): Promise<TinyWorld> {
   const ok = await tf.setBackend('cpu');
   if (!ok) throw new Error('cpu backend unavailable');
   const root = mkdtempSync(join(tmpdir(), 'ng-train-'));
   const ds = join(root, 'ds');
-  const loaded = loadRecipe('recipes/vq-shapes.yaml', [`data.dir=${ds}`, 'data.n=40', 'vq.codebook=16', 'vq.sample_patches=1500', 'vq.iterations=4']);
+  const loaded = loadRecipe(vqRecipe, [`data.dir=${ds}`, 'data.n=40', 'vq.codebook=16', 'vq.sample_patches=1500', 'vq.iterations=4']);
   const res = await train(loaded, { out: join(root, 'vq') });
   return { root, ds, vq: res.finalDir as string, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }

@@ -5,12 +5,20 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { runTrainCli, tinySets, tinyWorld, type TinyWorld } from '../helpers/train.js';
+import { FASHION_MNIST_DIR } from '../../src/data/fashion-mnist.js';
 
 let w: TinyWorld;
 before(async () => {
   w = await tinyWorld();
 });
-after(() => w?.cleanup());
+after(() => {
+  w?.cleanup();
+  fm?.cleanup();
+});
+
+/** Fashion-MNIST comes from Debian's dataset-fashion-mnist; without it those recipes are skipped. */
+const HAVE_FMNIST = existsSync(join(FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz'));
+let fm: TinyWorld | undefined;
 
 const setArgs = (sets: string[]) => sets.flatMap((s) => ['--set', s]);
 
@@ -39,9 +47,9 @@ test('the narrowgate binary trains vq-shapes and reports bad recipes in one sent
 const finals: Record<string, string> = {};
 
 /** Runs a recipe for 1 step (stop), resumes it to 2, and checks validation, checkpoints and the card. */
-async function startValidateCheckpointResume(name: string, extra: string[] = []): Promise<void> {
-  const out = join(w.root, name);
-  const args = [`recipes/${name}.yaml`, '--out', out, '--quiet', ...setArgs([...tinySets(w, 2), ...extra])];
+async function startValidateCheckpointResume(name: string, extra: string[] = [], world: TinyWorld = w): Promise<void> {
+  const out = join(world.root, name);
+  const args = [`recipes/${name}.yaml`, '--out', out, '--quiet', ...setArgs([...tinySets(world, 2), ...extra])];
   const first = await runTrainCli([...args, '--stop-after', '1']);
   assert.equal(first.code, 0, first.stderr);
   assert.match(first.stdout, /stopped .* at step 1 of 2/);
@@ -71,8 +79,18 @@ for (const ft of ['distribute', 'distribute-control', 'concentrate', 'gate-dropo
 test('concentrate-adapter fine-tunes adapter-shapes from the CLI (start, validate, checkpoint, resume)', () =>
   startValidateCheckpointResume('concentrate-adapter', [`init.from=${finals['adapter-shapes']}`]));
 
+test('vq-fmnist fits the Fashion-MNIST image tokenizer', { skip: !HAVE_FMNIST && 'dataset-fashion-mnist is not installed' }, async () => {
+  fm = await tinyWorld('recipes/vq-fmnist.yaml');
+  const cfg = JSON.parse(readFileSync(join(fm.vq, 'image_tokenizer.json'), 'utf8')) as { imageSize: number; channels: number };
+  assert.deepEqual([cfg.imageSize, cfg.channels], [28, 1]);
+});
+for (const name of ['native-fmnist', 'native-fmnist-noimgloss', 'adapter-fmnist', 'adapter-fmnist-pretrained']) {
+  test(`${name} starts, validates, checkpoints and resumes from the CLI`, { skip: !HAVE_FMNIST && 'dataset-fashion-mnist is not installed' }, () =>
+    startValidateCheckpointResume(name, [], fm));
+}
+
 test('every shipped recipe file is covered by a test above', () => {
   const shipped = readdirSync('recipes').filter((f) => f.endsWith('.yaml') && f !== 'base.yaml').map((f) => f.replace(/\.yaml$/, ''));
-  const covered = new Set([...Object.keys(finals), 'vq-shapes']);
+  const covered = new Set([...Object.keys(finals), 'vq-shapes', 'vq-fmnist', 'native-fmnist', 'native-fmnist-noimgloss', 'adapter-fmnist', 'adapter-fmnist-pretrained']);
   assert.deepEqual(shipped.filter((n) => !covered.has(n)), []);
 });
