@@ -12,36 +12,45 @@ export interface RawImage {
 }
 
 /**
- * Renders an SVG document to `size` x `size` RGB pixels. The SVG is rasterised at `supersample` times
- * the size and reduced by box averaging, which keeps edges sharp and colours exact inside the shapes.
+ * Renders many `size` x `size` SVG tiles (each a body drawn at the origin of a `size`-pixel canvas,
+ * nothing outside it) in one sharp call: the tiles are laid out as a sheet, rasterised at `supersample`
+ * times the size, box-averaged, and cut apart. Much faster than one call per tile for small images.
  */
-export async function renderSvg(svg: string, size: number, supersample = 4): Promise<Uint8Array> {
-  const big = size * supersample;
-  const { data } = await sharp(Buffer.from(svg), { density: 72 })
-    .resize(big, big, { fit: 'fill' })
+export async function renderSvgTiles(bodies: string[], size: number, supersample = 1, cols = 16): Promise<Uint8Array[]> {
+  if (bodies.length === 0) return [];
+  const c = Math.min(cols, bodies.length), rows = Math.ceil(bodies.length / c);
+  const W = c * size, H = rows * size;
+  const tiles = bodies.map((b, i) => `<g transform="translate(${(i % c) * size} ${Math.floor(i / c) * size})">${b}</g>`).join('');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">${tiles}</svg>`;
+  const { data } = await sharp(Buffer.from(svg), { density: 72, limitInputPixels: false })
+    .resize(W * supersample, H * supersample, { fit: 'fill' })
     .removeAlpha()
     .raw()
     .toBuffer({ resolveWithObject: true });
-  if (supersample === 1) return new Uint8Array(data.buffer, data.byteOffset, data.length);
-  return boxDownsample(data, big, 3, supersample);
+  const sheet = supersample === 1 ? new Uint8Array(data.buffer, data.byteOffset, data.length) : boxDownsampleRect(data, W * supersample, H * supersample, 3, supersample);
+  return bodies.map((_, i) => {
+    const ox = (i % c) * size, oy = Math.floor(i / c) * size;
+    const out = new Uint8Array(size * size * 3);
+    for (let y = 0; y < size; y++) out.set(sheet.subarray(((oy + y) * W + ox) * 3, ((oy + y) * W + ox + size) * 3), y * size * 3);
+    return out;
+  });
 }
 
-/** Averages `f` x `f` blocks of an interleaved `side` x `side` image with `c` channels (rounding half up). */
-export function boxDownsample(src: Uint8Array, side: number, c: number, f: number): Uint8Array {
-  const out = side / f;
-  const dst = new Uint8Array(out * out * c);
-  const area = f * f;
-  for (let y = 0; y < out; y++) {
-    for (let x = 0; x < out; x++) {
-      for (let ch = 0; ch < c; ch++) {
-        let s = 0;
-        for (let dy = 0; dy < f; dy++) {
-          const row = ((y * f + dy) * side + x * f) * c + ch;
-          for (let dx = 0; dx < f; dx++) s += src[row + dx * c] as number;
-        }
-        dst[(y * out + x) * c + ch] = Math.floor(s / area + 0.5);
+/** Averages `f` x `f` blocks of an interleaved `w` x `h` image with `c` channels (rounding half up). */
+export function boxDownsampleRect(src: Uint8Array, w: number, h: number, c: number, f: number): Uint8Array {
+  const ow = w / f, oh = h / f, area = f * f;
+  const acc = new Uint32Array(ow * c);
+  const dst = new Uint8Array(ow * oh * c);
+  for (let y = 0; y < oh; y++) {
+    acc.fill(0);
+    for (let dy = 0; dy < f; dy++) {
+      const row = (y * f + dy) * w * c;
+      for (let x = 0; x < w; x++) {
+        const o = Math.floor(x / f) * c, s = row + x * c;
+        for (let ch = 0; ch < c; ch++) acc[o + ch] = (acc[o + ch] as number) + (src[s + ch] as number);
       }
     }
+    for (let k = 0; k < ow * c; k++) dst[y * ow * c + k] = Math.floor((acc[k] as number) / area + 0.5);
   }
   return dst;
 }

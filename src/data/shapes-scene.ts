@@ -139,11 +139,12 @@ function objectSvg(o: SceneObject, px: number): string {
   }
 }
 
+/** The scene's SVG elements (background and objects) for a `px` x `px` canvas at the origin. */
+export function sceneSvgBody(scene: Scene, px: number): string {
+  return `<rect width="${px}" height="${px}" fill="${scene.background}"/>` + scene.objects.map((o) => objectSvg(o, px)).join('');
+}
+
 /** The scene as an SVG document of `px` x `px` pixels. */
 export function sceneSvg(scene: Scene, px: number): string {
-  const body = scene.objects.map((o) => objectSvg(o, px)).join('');
-  return (
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${px}" height="${px}" viewBox="0 0 ${px} ${px}">` +
-    `<rect width="${px}" height="${px}" fill="${scene.background}"/>${body}</svg>`
-  );
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${px}" height="${px}" viewBox="0 0 ${px} ${px}">${sceneSvgBody(scene, px)}</svg>`;
 }

@@ -8,6 +8,7 @@ import { COLOR_HEX, COLORS, POSITIONS, SHAPES, SIZES, sampleScene, sceneProblem,
 import { CAPTION_FAMILIES, SHAPES_VOCAB, captionOf, parseCaption, questionsOf } from '../../src/data/shapes-text.js';
 import { buildShapesDataset, generateShapes } from '../../src/data/shapes.js';
 import { openDataset } from '../../src/data/open.js';
+import { boxDownsampleRect } from '../../src/data/images.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'ng-shapes-'));
 
@@ -215,4 +216,13 @@ test('the written dataset reads back with the same scenes, captions and answers'
       if (q.attribute === 'count') assert.equal(q.answer, String((im.scene as Scene).objects.length));
     }
   });
+});
+
+test('boxDownsampleRect averages f x f blocks per channel, rounding half up', () => {
+  // 4x2 image, 2 channels; 2x2 blocks -> 2x1
+  const src = Uint8Array.from([
+    0, 10, 2, 10, 100, 0, 101, 0,
+    1, 10, 2, 11, 100, 0, 100, 255,
+  ]);
+  assert.deepEqual([...boxDownsampleRect(src, 4, 2, 2, 2)], [Math.floor(5 / 4 + 0.5), Math.floor(41 / 4 + 0.5), Math.floor(401 / 4 + 0.5), Math.floor(255 / 4 + 0.5)]);
 });
