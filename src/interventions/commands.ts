@@ -179,7 +179,8 @@ export async function extractDataset(o: ExtractRunOptions): Promise<ExtractRunRe
     const baseDir = o.edit ? dirname(resolvePath(o.edit)) : undefined;
     const donors = await runImageDonors(p, specs, baseDir);
     disposeDonors = donors.dispose;
-    const interventions = await compile(specs, p.model, { baseDir, seed: o.seed, donors: donors.donors });
+    const env = { baseDir, seed: o.seed, donors: donors.donors };
+    const interventions = await compile(specs, p.model, env);
     const rowsIdx = o.split ? ds.indices(o.split) : Array.from({ length: ds.length }, (_, i) => i);
     if (o.split && rowsIdx.length === 0) throw new UserError(`Dataset ${o.data} has no images in split "${o.split}"; expected one of its splits (train, val, test).`);
     const chosen = o.limit !== undefined ? rowsIdx.slice(0, o.limit) : rowsIdx;
@@ -212,7 +213,7 @@ export async function extractDataset(o: ExtractRunOptions): Promise<ExtractRunRe
       }
     }
     try {
-      const res = await extractActivations(p.model, examples(), { hooks: o.hooks, layers: o.layers, positions: selectors, interventions, batchSize: o.batchSize, seed: o.seed, progress: o.progress, total: chosen.length }, writer);
+      const res = await extractActivations(p.model, examples(), { hooks: o.hooks, layers: o.layers, positions: selectors, interventions, compileEnv: env, batchSize: o.batchSize, seed: o.seed, progress: o.progress, total: chosen.length }, writer);
       await writer.close();
       const layers = [...new Set(plan.sites.map((s) => s.layer))];
       return { out: o.out, examples: res.examples, rows: res.rows, hooks: plan.hooks, layers, d: plan.d, sharded };

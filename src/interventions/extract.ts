@@ -12,6 +12,7 @@ import { positionKind, type Spans } from '../model/spans.js';
 import type { StoreWriter } from '../store/writer.js';
 import { UserError } from '../util/errors.js';
 import { noProgress, type ProgressFactory } from '../util/progress.js';
+import type { CompileEnv } from './compile.js';
 import { joinHookName, resolveHookAlias, splitHookName } from './hooknames.js';
 import { parseSelectorList, resolveAll } from './selectors.js';
 
@@ -35,8 +36,10 @@ export interface ExtractOptions {
   layers: 'all' | readonly number[];
   /** Position selectors, e.g. ["@eoi", "@last-image"]; positions are their union per example. */
   positions: readonly string[];
-  /** Intervention hooks (compile(specs, model)) active while extracting. */
+  /** Intervention hooks (compile(specs, model, env)) active while extracting. */
   interventions?: readonly NamedHook[];
+  /** The env the interventions were compiled with: its exampleIds are set to each batch's ids (for seeded selectors). */
+  compileEnv?: CompileEnv;
   batchSize?: number;
   /** Seed for @random-image:N. */
   seed?: number;
@@ -130,6 +133,7 @@ export async function extractActivations(
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
     const input = batchInput(model, batch);
+    if (opts.compileEnv) opts.compileEnv.exampleIds = batch.map((e) => e.id);
     let result: ReturnType<typeof runWithCache> | undefined;
     try {
       result = runWithCache(model, input, { names: plan.sites.map((s) => s.name) }, { hooks: opts.interventions ?? [] });

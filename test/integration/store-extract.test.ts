@@ -93,6 +93,16 @@ test('extraction with an intervention: the edit shows in the rows and its spec i
     const plain = alone(m, e, 0)[e.spans.eoi!]!;
     assert.ok(maxAbsDiff(s.values.subarray(i * 16, (i + 1) * 16), plain.map((x, j) => x + 2 * v[j]!)) < 1e-5);
   });
+  // seeded selectors in an edit follow the example ids, not the batch rows
+  const env = { seed: 5 };
+  const ablate = await compile(parseInterventions({ type: 'ablate', hook: 'blocks.0.hook_resid_post', positions: '@random-image:1', mode: 'zero' }), m, env);
+  const path2 = join(mkdtempSync(join(tmpdir(), 'ng-extract-')), 'acts.arrow');
+  const w2 = new ActivationWriter(path2, { runId: 'ablated', d: 16 }, { hooks: ['hook_resid_post'] });
+  await extractActivations(m, exs, { hooks: ['resid_post'], layers: [0], positions: ['@random-image:1'], seed: 5, interventions: ablate, compileEnv: env, batchSize: 2 }, w2);
+  await w2.close();
+  const img = await (await openStore(path2)).slice('resid_post', 0, 'image');
+  assert.equal(img.n, exs.length);
+  assert.ok(img.values.every((x) => x === 0), 'the ablated random position is the extracted one for every example');
   assert.throws(() => planExtraction(m, { hooks: ['resid_post', 'unembed.hook_out'], layers: 'all' }), /differ in width/);
   assert.throws(() => planExtraction(m, { hooks: ['attn.hook_pattern'], layers: 'all' }), /cannot be extracted per sequence position/);
   assert.throws(() => planExtraction(m, { hooks: ['resid_post'], layers: [3] }), /Layer 3 is out of range 0\.\.0/);
