@@ -8,5 +8,7 @@ import { evalCommand } from './eval/index.js';
 import { extractCommand } from './extract.js';
 import { generateCommand } from './generate.js';
 import { infoCommand } from './info.js';
+import { knockoutCommand } from './knockout.js';
+import { trainCommand } from './train.js';
 
-export const commands: AnyCommand[] = [dataCommand, evalCommand, extractCommand, generateCommand, infoCommand];
+export const commands: AnyCommand[] = [dataCommand, evalCommand, extractCommand, generateCommand, infoCommand, knockoutCommand, trainCommand];

@@ -6,8 +6,10 @@ import type { Argv } from 'yargs';
 import type { AnyCommand } from '../../run.js';
 import { evalCaptionCommand } from './caption.js';
 import { evalVqaCommand } from './vqa.js';
+import { evalSuiteCommand } from './suite.js';
+import { evalRobustnessCommand } from './robustness.js';
 
-const SUBCOMMANDS: AnyCommand[] = [evalCaptionCommand, evalVqaCommand];
+const SUBCOMMANDS: AnyCommand[] = [evalCaptionCommand, evalVqaCommand, evalSuiteCommand, evalRobustnessCommand];
 
 export const evalCommand: AnyCommand = {
   command: 'eval <task>',
