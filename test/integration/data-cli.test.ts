@@ -67,6 +67,9 @@ test('bad input exits 1 with one sentence, no stack trace', () => {
   assert.equal(fm.code, 1);
   assert.match(fm.stderr, /apt-get install dataset-fashion-mnist/);
   assert.ok(!existsSync(join(tmp, 'fm')), 'nothing written on failure');
+  const unknown = cli('data', 'bogus');
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /^narrowgate: Unknown argument: bogus/);
 });
 
 test('every data subcommand has --help with an example (parsed in-process)', async () => {

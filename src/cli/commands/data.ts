@@ -193,7 +193,7 @@ const preview: AnyCommand = {
 };
 
 export const dataCommand: AnyCommand = {
-  command: 'data <source>',
+  command: 'data',
   describe: 'build datasets (shapes, Fashion-MNIST, COCO / VQAv2 / image-folder imports) and inspect them',
   builder: (y: Argv) =>
     y
