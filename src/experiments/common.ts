@@ -1,0 +1,220 @@
+/**
+ * Shared plumbing of the experiment runners (E1-E5, E7, E8): opening a checkpoint and a dataset,
+ * choosing images, one padded forward pass over prepared examples that keeps chosen activations and
+ * the logits at each example's last prompt position, the results document in src/report's shape, and
+ * atomic output files. Everything returns plain arrays; tensors never leave this module.
+ */
+import { basename, join, resolve as resolvePath } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { openDataset, type Dataset, type DatasetImage } from '../data/open.js';
+import { runWithCache } from '../hooks/run.js';
+import type { NamedHook } from '../hooks/types.js';
+import type { ExtractExample } from '../interventions/extract.js';
+import { imageTensors, loadPipeline, type Pipeline } from '../interventions/pipeline.js';
+import type { ModelInput } from '../model/model.js';
+import { UserError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { noProgress, type ProgressFactory } from '../util/progress.js';
+
+/** Options every runner takes. */
+export interface CommonOptions {
+  /** Checkpoint directory (narrowgate's, or a Hugging Face folder). */
+  checkpoint: string;
+  /** Dataset directory (made by `narrowgate data ...`). */
+  data: string;
+  split?: string;
+  /** At most this many images (after the split). */
+  limit?: number;
+  seed?: number;
+  /** Examples per forward pass (default 8). */
+  batchSize?: number;
+  /** Model name in the results document (default: the checkpoint folder's name). */
+  name?: string;
+  /** Directory for results.json and the figure data; nothing is written without it. */
+  out?: string;
+  progress?: ProgressFactory;
+}
+
+export interface Inputs {
+  p: Pipeline;
+  ds: Dataset;
+  images: DatasetImage[];
+}
+
+/** Opens the dataset and the checkpoint (the caller disposes inputs.p). */
+export async function openInputs(o: CommonOptions): Promise<Inputs> {
+  if (o.limit !== undefined && !(Number.isInteger(o.limit) && o.limit >= 1)) throw new UserError(`--limit ${o.limit} is invalid; expected a positive integer.`);
+  if (o.batchSize !== undefined && !(Number.isInteger(o.batchSize) && o.batchSize >= 1)) throw new UserError(`--batch-size ${o.batchSize} is invalid; expected a positive integer.`);
+  const ds = await openDataset(o.data);
+  let images = [...ds.images(o.split)];
+  if (images.length === 0) throw new UserError(`Dataset ${o.data} has no images in split "${o.split}"; expected one of its splits (train, val, test).`);
+  if (o.limit !== undefined) images = images.slice(0, o.limit);
+  const p = await loadPipeline(o.checkpoint);
+  return { p, ds, images };
+}
+
+/** The label of `image` in `field` ("label" = the default field), -1 when it has none. */
+export function labelOf(image: DatasetImage, field: string): number {
+  return field === 'label' ? image.label : (image.labels[field] ?? -1);
+}
+
+/** Checks that the dataset has the label field and that every chosen image carries a label in it. */
+export function requireLabels(ds: Dataset, images: readonly DatasetImage[], field: string): string[] {
+  const names = ds.labelFields[field];
+  if (!names || names.length === 0) {
+    throw new UserError(`Dataset ${ds.dir} has no label field "${field}"; expected one of ${Object.keys(ds.labelFields).join(', ') || '(none: the dataset is unlabelled)'}.`);
+  }
+  const missing = images.filter((im) => labelOf(im, field) < 0).length;
+  if (missing > 0) throw new UserError(`${missing} of the chosen images of ${ds.dir} have no "${field}" label; expected labelled images (pick another --label-field or split).`);
+  return names;
+}
+
+/** Pipeline input of a dataset image. */
+export function rawOf(im: DatasetImage) {
+  return { width: im.width, height: im.height, channels: im.channels, pixels: im.pixels };
+}
+
+export interface ForwardResult {
+  /** Per requested hook name, the activation [B, ...] as a flat array with its shape. */
+  acts: Map<string, { data: Float32Array; shape: number[] }>;
+  /** Logits at each example's last prompt position (V values each). */
+  last: Float32Array[];
+}
+
+/**
+ * One forward pass over prepared examples (right-padded to the longest), with `hooks` active,
+ * keeping the activations of `names` and the logits at each example's last position.
+ */
+export async function forwardExamples(p: Pipeline, batch: readonly ExtractExample[], names: readonly string[], hooks: readonly NamedHook[] = []): Promise<ForwardResult> {
+  if (batch.length === 0) return { acts: new Map(), last: [] };
+  const T = Math.max(...batch.map((e) => e.ids.length));
+  const pad = p.model.config.special.pad;
+  const flat = new Int32Array(batch.length * T).fill(pad);
+  batch.forEach((e, b) => flat.set(Array.from(e.ids), b * T));
+  const img = imageTensors(p, batch);
+  const input: ModelInput = {
+    ids: tf.tensor2d(flat, [batch.length, T], 'int32'),
+    attentionMask: batch.map((e) => Array.from({ length: T }, (_, t) => (t < e.ids.length ? 1 : 0))),
+    spans: batch.map((e) => e.spans),
+    ...img,
+  };
+  let run: ReturnType<typeof runWithCache> | undefined;
+  try {
+    run = runWithCache(p.model, input, { names }, { hooks, logitColumns: batch.map((e) => e.ids.length - 1) });
+    const logits = (await run.logits.data()) as Float32Array;
+    const V = run.logits.shape[2]!;
+    const last = batch.map((_, b) => logits.slice(b * V, (b + 1) * V));
+    const acts = new Map<string, { data: Float32Array; shape: number[] }>();
+    for (const n of names) {
+      const t = run.cache.get(n);
+      acts.set(n, { data: (await t.data()) as Float32Array, shape: t.shape.slice() });
+    }
+    return { acts, last };
+  } finally {
+    run?.logits.dispose();
+    run?.cache.dispose();
+    input.ids.dispose();
+    img.pixels?.dispose();
+    img.features?.dispose();
+  }
+}
+
+/** Row `pos` of example `b` of a [B, T, D] activation (a copy). */
+export function rowOf(act: { data: Float32Array; shape: number[] }, b: number, pos: number): Float32Array {
+  const [, T, D] = act.shape as [number, number, number];
+  if (pos < 0 || pos >= T) throw new Error(`rowOf: position ${pos} outside 0..${T - 1}`);
+  return act.data.slice((b * T + pos) * D, (b * T + pos + 1) * D);
+}
+
+/** Splits items into batches and runs `fn` on each, ticking a progress bar. */
+export async function inBatches<T>(items: readonly T[], size: number, progress: ProgressFactory, label: string, fn: (batch: T[], start: number) => Promise<void>): Promise<void> {
+  const bar = progress(label, items.length, 'ex');
+  for (let s = 0; s < items.length; s += size) {
+    const chunk = items.slice(s, s + size);
+    await fn(chunk, s);
+    bar.tick(chunk.length);
+  }
+  bar.done();
+}
+
+export const progressOf = (o: { progress?: ProgressFactory }): ProgressFactory => o.progress ?? noProgress;
+
+/** The model part of a results document (src/report/results.ts), without the experiment sections. */
+export interface ModelInfo {
+  name: string;
+  family: 'native' | 'adapter';
+  checkpointHash: string;
+  recipe?: string;
+  numLayers: number;
+}
+
+export function modelInfo(p: Pipeline, o: Pick<CommonOptions, 'checkpoint' | 'name'>): ModelInfo {
+  const recipe = p.recipe ? /^name:\s*(\S.*)$/m.exec(p.recipe)?.[1]?.trim() : undefined;
+  return {
+    name: o.name ?? basename(resolvePath(o.checkpoint)),
+    family: p.model.family,
+    checkpointHash: `sha256:${p.sha256}`,
+    ...(recipe ? { recipe } : {}),
+    numLayers: p.model.config.decoder.nLayers,
+  };
+}
+
+/** A results document with one model (format "narrowgate-results", version 1): what `narrowgate report` reads. */
+export function resultsDoc(command: string, options: Record<string, unknown>, model: ModelInfo & Record<string, unknown>, data?: { name: string; images: number; classes?: number }) {
+  return {
+    format: 'narrowgate-results' as const,
+    version: 1 as const,
+    createdAt: new Date().toISOString(),
+    run: { command, ...options },
+    ...(data ? { data: [data] } : {}),
+    models: [model],
+  };
+}
+
+/** Writes each file (name -> JSON value) under `dir`, each atomically. Returns the paths written. */
+export async function writeOutputs(dir: string, files: Record<string, unknown>): Promise<string[]> {
+  const paths: string[] = [];
+  for (const [name, value] of Object.entries(files)) {
+    const path = join(dir, name);
+    await writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
+    paths.push(path);
+  }
+  return paths;
+}
+
+/** Layer list "all" or explicit, checked against the model. */
+export function layerList(layers: 'all' | readonly number[] | undefined, nLayers: number, flag = '--layers'): number[] {
+  const out = layers === undefined || layers === 'all' ? Array.from({ length: nLayers }, (_, l) => l) : [...layers];
+  for (const l of out) if (!(Number.isInteger(l) && l >= 0 && l < nLayers)) throw new UserError(`${flag}: layer ${l} is out of range 0..${nLayers - 1} for this model.`);
+  if (out.length === 0) throw new UserError(`${flag} is empty; expected at least one layer.`);
+  return out;
+}
+
+/**
+ * Token ids of a word as the model's tokenizer reads it after a space (the way a class name follows
+ * a prompt). narrowgate checkpoints: the word tokenizer; Hugging Face folders: the difference between
+ * the prompt with and without the word (prepare() is their only tokenizer access).
+ */
+export async function wordIds(p: Pipeline, word: string): Promise<number[]> {
+  const tok = p.tokenizer as { encode?: (t: string) => number[] };
+  if (typeof tok.encode === 'function') return tok.encode(word);
+  const [a, b] = await p.prepare([{ id: 0, image: null, prompt: 'x' }, { id: 1, image: null, prompt: `x ${word}` }]);
+  const x = Array.from(a!.ids), y = Array.from(b!.ids);
+  let i = 0;
+  while (i < x.length && x[i] === y[i]) i++;
+  let j = 0;
+  while (j < x.length - i && x[x.length - 1 - j] === y[y.length - 1 - j]) j++;
+  return y.slice(i, y.length - j);
+}
+
+/** The first token of a class name; a UserError when the tokenizer does not know the word. */
+export async function classToken(p: Pipeline, name: string, unk?: number): Promise<number> {
+  const ids = await wordIds(p, name);
+  if (ids.length === 0 || (unk !== undefined && ids[0] === unk)) throw new UserError(`Class name "${name}" is not in the model's vocabulary; expected class names the tokenizer knows.`);
+  return ids[0]!;
+}
+
+/** Median of finite numbers (NaN for none). */
+export function mean(xs: readonly number[]): number {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
+}

@@ -1,0 +1,8 @@
+/**
+ * The experiment runners behind `narrowgate analyze`, `narrowgate patch` and `narrowgate steer`
+ * (EXPERIMENTS.md E1-E5, E7, E8): each opens a checkpoint and a dataset, runs the model, hands the
+ * vectors to src/analysis, and returns (and with `out`, writes) a results document in src/report's
+ * shape plus the figure data.
+ */
+export * from './common.js';
+export { runModalityGap, clusterLayer, captionThenImage, type ModalityGapOptions, type ModalityGapResult, type ModalityGapLayer } from './modality-gap.js';
