@@ -174,6 +174,8 @@ test('specs compose and act on generated tokens with the KV cache exactly as in 
   const specs = parseInterventions([
     { type: 'knockout', queries: '@text-after-image', keys: '@all-image', layers: 'all', mode: 'zero' },
     { type: 'steer', layer: 1, position: '@text-after-image', op: 'add', vector: { values: Array.from({ length: D }, (_, i) => Math.sin(i)) }, strength: 1.5 },
+    { type: 'ablate', hook: 'blocks.1.attn.hook_v', positions: '@first-image', mode: 'zero' },
+    { type: 'ablate', hook: 'blocks.0.hook_mlp_out', positions: '@text-after-image', mode: 'zero' },
   ]);
   const hooks = await compile(specs, m);
   const offsets: number[] = [];
@@ -192,6 +194,21 @@ test('specs compose and act on generated tokens with the KV cache exactly as in 
     if (step > 0) assert.ok(maxAbsDiff(res.scores![step]![0]!, plain.scores![step]![0]!) > 1e-4, `step ${step} is changed by the edit`);
     seq.push(res.tokens[0]![step]!);
   }
+  // a patch from another run's image during cached generation equals the full forward too
+  const donor = runWithCache(m, input(OTHER), { names: ['blocks.0.hook_resid_post'] });
+  const patch = await compile(parseInterventions({ type: 'patch', hook: 'blocks.0.hook_resid_post', positions: ['@all-image', '@eoi'], donor: { run: 'o' } }), m, {
+    donors: { o: { cache: donor.cache, spans: [SPANS] } },
+  });
+  const pres = await generate(m, { prompts: [prompt], spans: [spans] }, { maxNewTokens: 3, eos: null, returnScores: true, hooks: patch });
+  const pseq = [...prompt];
+  for (let step = 0; step < 3; step++) {
+    assert.ok(maxAbsDiff(fullLast(m, pseq, spans, patch), pres.scores![step]![0]!) < 1e-5, `patch step ${step}`);
+    pseq.push(pres.tokens[0]![step]!);
+  }
+  assert.ok(maxAbsDiff(pres.scores![0]![0]!, plain.scores![0]![0]!) > 1e-4, 'the patch changes the first generated token\'s logits');
+  donor.cache.dispose();
+  donor.logits.dispose();
+
   // the specs survive a JSON round trip (as in a store's metadata) and compile to the same edit
   const again = await compile(parseInterventionsText(serializeInterventions(specs)), m);
   assert.deepEqual(logitsOf(m, again), logitsOf(m, hooks));
