@@ -3,11 +3,10 @@
  * metrics.jsonl and a model card (README.md) saying what the model is, how it was trained and how
  * it scored on validation.
  */
-import { copyFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeDirAtomic, writeFileAtomic } from '../util/fs.js';
-import { writeModelFiles, type CheckpointParts } from './checkpointing.js';
+import { writeModelCheckpoint, type CheckpointParts } from './checkpointing.js';
 import type { Recipe } from './recipe.js';
 import { imageTokens } from './recipe.js';
 
@@ -56,13 +55,11 @@ export function modelCard(r: Recipe, parts: CheckpointParts, s: RunSummary): str
   return lines.join('\n');
 }
 
-/** Writes out/final atomically: model files, metrics.jsonl and README.md. Returns its path. */
+/** Writes out/final atomically: the model checkpoint with metrics.jsonl and README.md. Returns its path. */
 export async function writeFinal(out: string, parts: CheckpointParts, r: Recipe, s: RunSummary): Promise<string> {
   const dir = join(out, 'final');
-  await writeDirAtomic(dir, async (tmp) => {
-    await writeModelFiles(tmp, parts);
-    if (existsSync(join(out, 'metrics.jsonl'))) await copyFile(join(out, 'metrics.jsonl'), join(tmp, 'metrics.jsonl'));
-    await writeFileAtomic(join(tmp, 'README.md'), modelCard(r, parts, s));
-  });
+  const metricsPath = join(out, 'metrics.jsonl');
+  const metrics = existsSync(metricsPath) ? await readFile(metricsPath, 'utf8') : '';
+  await writeModelCheckpoint(dir, parts, { metrics, card: modelCard(r, parts, s) });
   return dir;
 }

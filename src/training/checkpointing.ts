@@ -5,28 +5,26 @@
  *   metrics.jsonl             one JSON object per log / validation event
  *   latest.json               {"step": N, "dir": "checkpoints/step-0000N"}, replaced atomically after each checkpoint
  *   checkpoints/step-XXXXXXXX/
- *       model.safetensors     weights by parameter name (F32)
- *       config.json           the model config (src/model/config.ts ModelConfig)
- *       tokenizer.json        the word tokenizer
- *       image_tokenizer.*     native models: a copy of the image tokenizer they were trained with
- *       recipe.resolved.yaml
+ *       a model checkpoint (src/model/checkpoint.ts: model.safetensors, config.json, tokenizer.json,
+ *       recipe.resolved.yaml, image_tokenizer/ for native models), plus
  *       optimizer.safetensors AdamW moments "m.<param>" / "v.<param>" (trainable parameters only)
  *       trainer_state.json    update count, data-order and knockout Rng states, tokens seen, elapsed time
- *   final/                    the last checkpoint plus README.md (model card) and metrics.jsonl: what ships
+ *   final/                    the last model checkpoint with metrics.jsonl and README.md (model card): what ships
  *
- * Every directory is built under a temporary name and renamed into place (src/util/fs.ts), so an
- * interrupted run leaves either the previous checkpoint or the new one, never half of one.
+ * The model checkpoint is written atomically (saveCheckpoint); the optimizer and trainer state follow,
+ * and only then latest.json moves to the new step: an interrupted run resumes from the previous one.
  */
-import { copyFile, readdir, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
-import { readJson, writeDirAtomic, writeFileAtomic } from '../util/fs.js';
+import { readJson, writeFileAtomic } from '../util/fs.js';
 import { encodeSafetensors, readSafetensors } from '../model/safetensors.js';
+import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import type { ModelConfig } from '../model/config.js';
 import type { VLModel } from '../model/model.js';
 import type { WordTokenizer } from '../tokenizers/word.js';
-import { IMAGE_TOKENIZER_CONFIG, IMAGE_TOKENIZER_WEIGHTS } from '../tokenizers/image.js';
+import type { ImageTokenizer } from '../tokenizers/image.js';
 import type { OptimizerState } from './optimizer.js';
 import type { SamplerState } from './batches.js';
 
@@ -44,38 +42,32 @@ export interface CheckpointParts {
   model: VLModel;
   config: ModelConfig;
   tokenizer: WordTokenizer;
-  imageTokenizerDir: string | null;
+  imageTokenizer: ImageTokenizer | null;
   recipeYaml: string;
 }
 
 export const stepDirName = (step: number): string => `step-${String(step).padStart(8, '0')}`;
 
-/** Writes the model files (everything but the optimizer and trainer state) into `dir`. */
-export async function writeModelFiles(dir: string, p: CheckpointParts): Promise<void> {
-  const tensors = [];
-  for (const [name, v] of p.model.namedParameters()) tensors.push({ name, shape: [...v.shape], data: (await v.data()) as Float32Array });
-  await writeFileAtomic(join(dir, 'model.safetensors'), encodeSafetensors(tensors, { format: 'pt', producer: 'narrowgate' }));
-  await writeFileAtomic(join(dir, 'config.json'), JSON.stringify(p.config, null, 2) + '\n');
-  await writeFileAtomic(join(dir, 'tokenizer.json'), JSON.stringify(p.tokenizer.toJSON(), null, 1) + '\n');
-  await writeFileAtomic(join(dir, 'recipe.resolved.yaml'), p.recipeYaml);
-  if (p.imageTokenizerDir) {
-    for (const f of [IMAGE_TOKENIZER_CONFIG, IMAGE_TOKENIZER_WEIGHTS]) await copyFile(join(p.imageTokenizerDir, f), join(dir, f));
-  }
+/** Writes a model checkpoint (src/model/checkpoint.ts) of the current weights into `dir`, atomically. */
+export async function writeModelCheckpoint(dir: string, p: CheckpointParts, extras: { metrics?: string; card?: string } = {}): Promise<void> {
+  await saveCheckpoint(dir, {
+    params: p.model.namedParameters(), config: p.config, tokenizer: p.tokenizer, recipe: p.recipeYaml,
+    ...(p.imageTokenizer ? { imageTokenizer: p.imageTokenizer } : {}), ...extras,
+  });
 }
 
-/** Writes checkpoints/step-N atomically, points latest.json at it and prunes old step checkpoints. */
+/** Writes checkpoints/step-N, then points latest.json at it and prunes old step checkpoints. */
 export async function saveTrainingCheckpoint(out: string, parts: CheckpointParts, opt: OptimizerState, state: TrainerState, keep: number): Promise<string> {
   const rel = join('checkpoints', stepDirName(state.step));
-  await writeDirAtomic(join(out, rel), async (tmp) => {
-    await writeModelFiles(tmp, parts);
-    const moments = [...opt.tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data }));
-    await writeFileAtomic(join(tmp, 'optimizer.safetensors'), encodeSafetensors(moments, { step: String(opt.step) }));
-    await writeFileAtomic(join(tmp, 'trainer_state.json'), JSON.stringify(state, null, 1) + '\n');
-  });
+  const dir = join(out, rel);
+  await writeModelCheckpoint(dir, parts);
+  const moments = [...opt.tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data }));
+  await writeFileAtomic(join(dir, 'optimizer.safetensors'), encodeSafetensors(moments, { step: String(opt.step) }));
+  await writeFileAtomic(join(dir, 'trainer_state.json'), JSON.stringify(state, null, 1) + '\n');
   await writeFileAtomic(join(out, 'latest.json'), JSON.stringify({ step: state.step, dir: rel }) + '\n');
   const dirs = (await readdir(join(out, 'checkpoints'))).filter((d) => /^step-\d{8}$/.test(d)).sort();
   for (const d of dirs.slice(0, Math.max(0, dirs.length - keep))) await rm(join(out, 'checkpoints', d), { recursive: true, force: true });
-  return join(out, rel);
+  return dir;
 }
 
 export interface LatestCheckpoint {
@@ -93,12 +85,15 @@ export async function latestCheckpoint(out: string): Promise<LatestCheckpoint | 
   return { step: j.step, dir };
 }
 
-/** Weights, optimizer state and trainer state of a training checkpoint. */
-export async function readTrainingCheckpoint(dir: string): Promise<{ weights: Map<string, { shape: number[]; data: Float32Array }>; optimizer: OptimizerState; state: TrainerState }> {
-  const w = await readSafetensors(join(dir, 'model.safetensors'));
+/**
+ * Weights, optimizer state and trainer state of a training checkpoint. The checkpoint's config.json
+ * must equal `config` (resuming refuses a mismatched model).
+ */
+export async function readTrainingCheckpoint(dir: string, config: ModelConfig): Promise<{ weights: Map<string, { shape: number[]; data: Float32Array }>; optimizer: OptimizerState; state: TrainerState }> {
+  const ck = await loadCheckpoint(dir, { expectConfig: config });
   const o = await readSafetensors(join(dir, 'optimizer.safetensors'));
   const weights = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const [n, t] of w.tensors) weights.set(n, { shape: t.shape, data: t.data as Float32Array });
+  for (const [n, t] of ck.tensors) weights.set(n, { shape: t.shape, data: t.data as Float32Array });
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [n, t] of o.tensors) tensors.set(n, { shape: t.shape, data: t.data as Float32Array });
   const state = await readJson<TrainerState>(join(dir, 'trainer_state.json'), 'trainer state');

@@ -16,6 +16,7 @@ import { VocabLayout } from '../tokenizers/vocab.js';
 import { Processor } from '../tokenizers/processor.js';
 import { IMAGE_TOKENIZER_CONFIG, type ImageTokenizer } from '../tokenizers/image.js';
 import { loadImageTokenizer } from '../tokenizers/image-loader.js';
+import { CHECKPOINT_FILES } from '../model/checkpoint.js';
 import { BACKBONE_DIM, BACKBONE_STRIDE, FrozenBackbone } from '../model/backbone.js';
 import { buildPools, corpusOf, type Pools } from './batches.js';
 import type { ImageInputs } from './step.js';
@@ -108,9 +109,10 @@ async function encodeAll(tok: ImageTokenizer, ds: Dataset, progress: ProgressFac
   return out;
 }
 
-/** The image tokenizer of a native recipe: the init checkpoint's copy when it has one, else image.tokenizer. */
+/** The image tokenizer of a native recipe: the init checkpoint's copy (image_tokenizer/) when it has one, else image.tokenizer. */
 export function imageTokenizerDir(r: Recipe): string {
-  if (r.init.from && existsSync(join(r.init.from, IMAGE_TOKENIZER_CONFIG))) return r.init.from;
+  const inInit = r.init.from ? join(r.init.from, CHECKPOINT_FILES.imageTokenizer) : null;
+  if (inInit && existsSync(join(inInit, IMAGE_TOKENIZER_CONFIG))) return inInit;
   const dir = r.image.tokenizer;
   if (!dir || !existsSync(join(dir, IMAGE_TOKENIZER_CONFIG))) {
     throw new UserError(

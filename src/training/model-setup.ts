@@ -4,21 +4,16 @@
  * training-time knockouts as hard-block hooks.
  */
 import * as tf from '@tensorflow/tfjs';
-import { join } from 'node:path';
-import { existsSync } from 'node:fs';
 import { UserError } from '../util/errors.js';
 import { decoderConfig, type ModelConfig, type AdapterConfig, type NativeConfig } from '../model/config.js';
 import type { VLModel } from '../model/model.js';
-import { NativeModel } from '../model/native.js';
-import { AdapterModel } from '../model/adapter.js';
 import { parameterGroup } from '../model/params.js';
-import { readSafetensors } from '../model/safetensors.js';
+import { loadCheckpoint } from '../model/checkpoint.js';
 import { knockoutHooks } from '../hooks/knockout.js';
 import type { NamedHook } from '../hooks/types.js';
 import type { Spans } from '../model/spans.js';
 import { resolveAll } from '../interventions/selectors.js';
 import type { KnockoutSpec } from '../interventions/spec.js';
-import { SPECIAL_IDS } from '../tokenizers/word.js';
 import type { VocabLayout } from '../tokenizers/vocab.js';
 import { decaysByShape, type TrainableParam } from './optimizer.js';
 import type { Recipe } from './recipe.js';
@@ -31,13 +26,13 @@ export const GROUPS = ['embed', 'decoder', 'vision', 'projector'] as const;
  */
 export function modelConfig(r: Recipe, layout: VocabLayout, channels: number, featureDim: number | null): ModelConfig {
   const m = r.model;
+  const { vocabSize, special, imageCodeStart, imageCodeCount } = layout.modelFields();
   const decoder = decoderConfig({
-    vocabSize: layout.size, dModel: m.d_model, nLayers: m.n_layers, nHeads: m.n_heads,
+    vocabSize, dModel: m.d_model, nLayers: m.n_layers, nHeads: m.n_heads,
     nKvHeads: m.n_kv_heads ?? m.n_heads, dMlp: m.d_mlp, ropeTheta: m.rope_theta, rmsNormEps: m.norm_eps, qkNorm: m.qk_norm,
   });
-  const special = { bos: SPECIAL_IDS.bos, eos: SPECIAL_IDS.eos, pad: SPECIAL_IDS.pad, boi: SPECIAL_IDS.boi, eoi: SPECIAL_IDS.eoi };
   if (m.family === 'native') {
-    const cfg: NativeConfig = { family: 'native', decoder, special, imageCodeStart: layout.imageRange[0], imageCodeCount: layout.numImageCodes };
+    const cfg: NativeConfig = { family: 'native', decoder, special, imageCodeStart, imageCodeCount };
     return cfg;
   }
   const v = r.vision;
@@ -49,10 +44,6 @@ export function modelConfig(r: Recipe, layout: VocabLayout, channels: number, fe
     projector: { dIn: vit ? v.d_model : (featureDim as number), dHidden: m.d_model, activation: 'gelu_tanh' },
   };
   return cfg;
-}
-
-export function createModel(cfg: ModelConfig, seed: number): VLModel {
-  return cfg.family === 'native' ? new NativeModel(cfg, { seed }) : new AdapterModel(cfg, { seed });
 }
 
 function matcher(pattern: string): (name: string) => boolean {
@@ -86,9 +77,7 @@ export function trainableParams(model: VLModel, freeze: readonly string[]): { pa
 
 /** Copies a checkpoint's weights into the model by name; groups in allowMissing may be absent from it. */
 export async function initFromCheckpoint(model: VLModel, dir: string, allowMissing: readonly string[]): Promise<{ loaded: number; missing: string[] }> {
-  const file = join(dir, 'model.safetensors');
-  if (!existsSync(file)) throw new UserError(`init.from ${dir} has no model.safetensors; expected a checkpoint directory written by "narrowgate train".`);
-  const { tensors } = await readSafetensors(file);
+  const { tensors } = await loadCheckpoint(dir);
   const params = model.namedParameters();
   const missing: string[] = [];
   let loaded = 0;

@@ -25,7 +25,8 @@ import { learningRate } from './schedule.js';
 import { MixtureSampler, makeBatch } from './batches.js';
 import { evalBatch, lossAndGrads, toStepBatch, type StepBatch } from './step.js';
 import { prepareData, type TrainData } from './data-setup.js';
-import { createModel, initFromCheckpoint, modelConfig, trainableParams, trainingKnockout } from './model-setup.js';
+import { initFromCheckpoint, modelConfig, trainableParams, trainingKnockout } from './model-setup.js';
+import { createModel } from '../model/factory.js';
 import { latestCheckpoint, readTrainingCheckpoint, saveTrainingCheckpoint, type CheckpointParts, type TrainerState } from './checkpointing.js';
 import { writeFinal } from './card.js';
 import { recipeToYaml, validateRecipe, type LoadedRecipe, type Recipe } from './recipe.js';
@@ -109,7 +110,7 @@ export async function trainVlm(loaded: LoadedRecipe, opts: TrainOptions): Promis
   const recipeYaml = recipeToYaml(loaded);
   const data: TrainData = await prepareData(r, progress);
   const config = modelConfig(r, data.layout, data.channels, data.featureDim);
-  const model = createModel(config, r.seed);
+  const model = createModel(config, { seed: r.seed });
   const { params } = trainableParams(model, r.freeze);
   const opt = new AdamW(params, { beta1: r.optim.beta1, beta2: r.optim.beta2, eps: r.optim.eps, weightDecay: r.optim.weight_decay });
   const acc = new GradAccumulator();
@@ -118,7 +119,7 @@ export async function trainVlm(loaded: LoadedRecipe, opts: TrainOptions): Promis
     let koRng = new Rng(r.seed + 7919);
     let step = 0, tokens = 0, elapsedBefore = 0;
     if (latest) {
-      const ck = await readTrainingCheckpoint(latest.dir);
+      const ck = await readTrainingCheckpoint(latest.dir, config);
       for (const [name, v] of model.namedParameters()) {
         const w = ck.weights.get(name);
         if (!w || w.shape.join() !== v.shape.join()) throw new UserError(`Checkpoint ${latest.dir} does not match the recipe's model at "${name}".`);
@@ -149,7 +150,7 @@ export async function trainVlm(loaded: LoadedRecipe, opts: TrainOptions): Promis
     for (let i = 0; i < r.train.val_batches; i++) valBatches.push(await batchOf(valSampler.take(r.train.batch_size)));
     const nLayers = config.decoder.nLayers;
     const kos = r.intervention.knockouts;
-    const parts: CheckpointParts = { model, config, tokenizer: data.tokenizer, imageTokenizerDir: data.imageTokenizerDir, recipeYaml };
+    const parts: CheckpointParts = { model, config, tokenizer: data.tokenizer, imageTokenizer: data.imageTokenizer, recipeYaml };
     const sched = { lr: r.optim.lr, warmup: r.schedule.warmup, total: r.train.steps, minLrRatio: r.schedule.min_lr_ratio };
     const runValidation = async (at: number): Promise<ValMetrics> => {
       const v = await validate(model, valBatches, () => []);

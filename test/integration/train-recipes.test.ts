@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { runTrainCli, tinySets, tinyWorld, type TinyWorld } from '../helpers/train.js';
 import { FASHION_MNIST_DIR } from '../../src/data/fashion-mnist.js';
+import { loadModel } from '../../src/model/checkpoint.js';
 
 let w: TinyWorld;
 before(async () => {
@@ -65,6 +66,15 @@ async function startValidateCheckpointResume(name: string, extra: string[] = [],
     assert.ok(existsSync(join(out, 'final', f)), `final/${f} is missing`);
   }
   finals[name] = join(out, 'final');
+  // the shipped form: src/model/checkpoint.ts loads it, with its tokenizers
+  const lm = await loadModel(join(out, 'final'));
+  try {
+    assert.ok(lm.tokenizer);
+    assert.equal(lm.imageTokenizerDir !== null, lm.config.family === 'native');
+    assert.match(lm.recipe ?? '', new RegExp(`name: ${name}`));
+  } finally {
+    lm.model.dispose();
+  }
 }
 
 test('native-shapes starts, validates, checkpoints and resumes from the CLI', () => startValidateCheckpointResume('native-shapes'));
