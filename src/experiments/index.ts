@@ -6,3 +6,4 @@
  */
 export * from './common.js';
 export { runModalityGap, clusterLayer, captionThenImage, type ModalityGapOptions, type ModalityGapResult, type ModalityGapLayer } from './modality-gap.js';
+export { runAttentionFlow, attentionRecords, type AttentionOptions, type AttentionResult } from './attention.js';
