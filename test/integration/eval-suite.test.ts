@@ -109,7 +109,9 @@ test('a knockout that resolves to no positions (both modes) scores exactly as th
 test('robustness: deltas are edited - clean of two separate suite runs; outputs record the edit', async () => {
   const steer = writeText(join(f.root, 'steer.json'), JSON.stringify({ type: 'steer', layer: 1, position: '@text-after-image', op: 'add', vector: { values: Array.from({ length: 16 }, (_, i) => (i % 3 ? 30 : -30)) } }));
   const out = join(f.root, 'robust');
+  const before = tf.memory().numTensors;
   const r = await runRobustness({ checkpoint: f.native, suite, edit: steer, out });
+  assert.equal(tf.memory().numTensors, before, 'tensors leaked by a robustness run');
   const clean = await runSuite({ checkpoint: f.native, suite });
   const edited = await runSuite({ checkpoint: f.native, suite, edit: steer });
   const metric = (s: typeof clean, task: string, m: string) => s.runs[0]!.tasks[task]!.metrics[m]!;
