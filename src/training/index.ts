@@ -16,7 +16,7 @@ export { AdamW, clipByGlobalNorm, globalNorm, GradAccumulator, type TrainablePar
 export { learningRate, type ScheduleConfig } from './schedule.js';
 export { MixtureSampler, buildPools, makeBatch, CAPTION_PROMPT, SOURCES, type SourceKind, type Item } from './batches.js';
 export { lossAndGrads, evalBatch, toStepBatch, type StepBatch } from './step.js';
-export { modelConfig, trainableParams, initFromCheckpoint, trainingKnockout } from './model-setup.js';
+export { modelConfig, trainableParams, initFromCheckpoint, compileTrainingKnockouts } from './model-setup.js';
 export { latestCheckpoint, stepDirName, type TrainerState } from './checkpointing.js';
 export type { TrainOptions, TrainResult, ValMetrics } from './trainer.js';
 

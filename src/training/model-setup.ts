@@ -9,10 +9,8 @@ import { decoderConfig, type ModelConfig, type AdapterConfig, type NativeConfig 
 import type { VLModel } from '../model/model.js';
 import { parameterGroup } from '../model/params.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
-import { knockoutHooks } from '../hooks/knockout.js';
 import type { NamedHook } from '../hooks/types.js';
-import type { Spans } from '../model/spans.js';
-import { resolveAll } from '../interventions/selectors.js';
+import { compile } from '../interventions/compile.js';
 import type { KnockoutSpec } from '../interventions/spec.js';
 import type { VocabLayout } from '../tokenizers/vocab.js';
 import { decaysByShape, type TrainableParam } from './optimizer.js';
@@ -102,20 +100,14 @@ export async function initFromCheckpoint(model: VLModel, dir: string, allowMissi
   return { loaded, missing };
 }
 
-const asList = (s: string | string[]): string[] => (Array.isArray(s) ? s : [s]);
-
 /**
- * A training-time knockout on one batch: the spec's query and key selectors resolved against each
- * example's spans, compiled to hard blocks (-inf before the softmax) whatever the spec's mode says.
+ * The training-time knockouts as hooks, one list per spec, compiled once (src/interventions/compile.ts
+ * resolves the selectors per example at every call). Whatever a spec's mode says, training uses a
+ * hard block (-inf on the scores before the softmax): a model fine-tuned under post-softmax zeroing
+ * learns to read the image through the softmax normaliser instead.
  */
-export function trainingKnockout(spec: KnockoutSpec, spans: readonly Spans[], nLayers: number): NamedHook[] {
-  const q = spans.map((s) => new Set(resolveAll(asList(spec.queries), s)));
-  const k = spans.map((s) => new Set(resolveAll(asList(spec.keys), s)));
-  return knockoutHooks({
-    layers: spec.layers === 'all' ? Array.from({ length: nLayers }, (_, l) => l) : spec.layers,
-    ...(spec.heads === 'all' ? {} : { heads: spec.heads }),
-    query: (b, p) => q[b]?.has(p) ?? false,
-    key: (b, p) => k[b]?.has(p) ?? false,
-    mode: 'renormalize',
-  });
+export async function compileTrainingKnockouts(specs: readonly KnockoutSpec[], model: VLModel): Promise<NamedHook[][]> {
+  const out: NamedHook[][] = [];
+  for (const spec of specs) out.push(await compile({ ...spec, mode: 'renormalize' }, model));
+  return out;
 }

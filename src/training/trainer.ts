@@ -25,7 +25,7 @@ import { learningRate } from './schedule.js';
 import { MixtureSampler, makeBatch } from './batches.js';
 import { evalBatch, lossAndGrads, toStepBatch, type StepBatch } from './step.js';
 import { prepareData, type TrainData } from './data-setup.js';
-import { initFromCheckpoint, modelConfig, trainableParams, trainingKnockout } from './model-setup.js';
+import { compileTrainingKnockouts, initFromCheckpoint, modelConfig, trainableParams } from './model-setup.js';
 import { createModel } from '../model/factory.js';
 import { latestCheckpoint, readTrainingCheckpoint, saveTrainingCheckpoint, type CheckpointParts, type TrainerState } from './checkpointing.js';
 import { writeFinal } from './card.js';
@@ -148,15 +148,15 @@ export async function trainVlm(loaded: LoadedRecipe, opts: TrainOptions): Promis
     const valSampler = new MixtureSampler(data.val, r.data.mixture, r.seed + 1, 'validation data mixture (val split)');
     const valBatches: StepBatch[] = [];
     for (let i = 0; i < r.train.val_batches; i++) valBatches.push(await batchOf(valSampler.take(r.train.batch_size)));
-    const nLayers = config.decoder.nLayers;
     const kos = r.intervention.knockouts;
+    const koHooks = await compileTrainingKnockouts(kos, model);
     const parts: CheckpointParts = { model, config, tokenizer: data.tokenizer, imageTokenizer: data.imageTokenizer, recipeYaml };
     const sched = { lr: r.optim.lr, warmup: r.schedule.warmup, total: r.train.steps, minLrRatio: r.schedule.min_lr_ratio };
     const runValidation = async (at: number): Promise<ValMetrics> => {
       const v = await validate(model, valBatches, () => []);
       await appendMetrics(out, { step: at, split: 'val', knockout: null, ...v });
       for (let i = 0; i < kos.length; i++) {
-        const vk = await validate(model, valBatches, (sb) => trainingKnockout(kos[i]!, sb.spans, nLayers));
+        const vk = await validate(model, valBatches, () => koHooks[i]!);
         await appendMetrics(out, { step: at, split: 'val', knockout: i, ...vk });
       }
       return v;
@@ -173,7 +173,7 @@ export async function trainVlm(loaded: LoadedRecipe, opts: TrainOptions): Promis
       const losses: tf.Scalar[] = [];
       for (let m = 0; m < r.train.grad_accum; m++) {
         const sb = await batchOf(sampler.take(r.train.batch_size));
-        const hooks = [...(ko !== null ? trainingKnockout(kos[ko]!, sb.spans, nLayers) : []), ...(opts.extraHooks?.(s) ?? [])];
+        const hooks = [...(ko !== null ? koHooks[ko]! : []), ...(opts.extraHooks?.(s) ?? [])];
         const { loss, grads } = lossAndGrads(model, params, sb, hooks);
         acc.add(grads);
         disposeGrads(grads);

@@ -9,11 +9,12 @@ import { Processor } from '../../src/tokenizers/processor.js';
 import { makeBatch, type Item } from '../../src/training/batches.js';
 import { lossAndGrads, evalBatch, toStepBatch, modelInput, disposeInput, type StepBatch } from '../../src/training/step.js';
 import { AdamW, disposeGrads } from '../../src/training/optimizer.js';
-import { trainableParams, trainingKnockout } from '../../src/training/model-setup.js';
+import { trainableParams, compileTrainingKnockouts } from '../../src/training/model-setup.js';
 import { knockoutHooks } from '../../src/hooks/knockout.js';
 import { resolveAll } from '../../src/interventions/selectors.js';
 import type { KnockoutSpec } from '../../src/interventions/spec.js';
 import { UserError } from '../../src/util/errors.js';
+import type { NamedHook } from '../../src/hooks/types.js';
 
 before(async () => {
   assert.equal(await tf.setBackend('cpu'), true);
@@ -123,7 +124,7 @@ test('frozen groups do not change; the rest does', async () => {
 });
 
 /** Logits at the text positions after the image, per row. */
-async function textLogits(model: NativeModel, sb: StepBatch, hooks: ReturnType<typeof trainingKnockout>): Promise<number[]> {
+async function textLogits(model: NativeModel, sb: StepBatch, hooks: NamedHook[]): Promise<number[]> {
   const input = modelInput(sb);
   const out = model.forward(input, { hooks });
   const L = (await out.array()) as number[][][];
@@ -141,9 +142,9 @@ test('training knockouts are hard blocks: text outputs ignore the blocked image 
   const spec: KnockoutSpec = { type: 'knockout', queries: '@text-after-image', keys: ['@boi', '@all-image', '@eoi'], layers: 'all', heads: 'all', mode: 'zero' };
   const a = batch(0), b = batch(5); // same text, different image codes
   // the spec says "zero" but training compiles every knockout to a hard block
-  const hard = (sb: StepBatch) => trainingKnockout(spec, sb.spans, 2);
-  const la = await textLogits(model, a, hard(a));
-  const lb = await textLogits(model, b, hard(b));
+  const [hard] = await compileTrainingKnockouts([spec], model);
+  const la = await textLogits(model, a, hard!);
+  const lb = await textLogits(model, b, hard!);
   assert.equal(la.length, lb.length);
   // bitwise equal: exp(-inf) = 0 exactly, so the blocked keys contribute nothing at all
   for (let i = 0; i < la.length; i++) assert.equal(la[i], lb[i], `logit ${i} depends on the blocked image`);
@@ -159,14 +160,15 @@ test('training knockouts are hard blocks: text outputs ignore the blocked image 
   model.dispose();
 });
 
-test('under a hard block no gradient reaches the image-code embeddings from the text loss', () => {
+test('under a hard block no gradient reaches the image-code embeddings from the text loss', async () => {
   const model = tinyModel();
   const { params } = trainableParams(model, []);
   const sb = batch();
   // keep only the loss of text queries: the <eoi> position predicts the first caption word from the image legitimately
   sb.spans.forEach((s, b) => (sb.weights[b * sb.T + s.eoi!] = 0));
   const spec: KnockoutSpec = { type: 'knockout', queries: '@text-after-image', keys: ['@boi', '@all-image', '@eoi'], layers: 'all', heads: 'all', mode: 'renormalize' };
-  const { loss, grads } = lossAndGrads(model, params, sb, trainingKnockout(spec, sb.spans, 2));
+  const [hard] = await compileTrainingKnockouts([spec], model);
+  const { loss, grads } = lossAndGrads(model, params, sb, hard!);
   const gE = grads.get('embed.W_E')!.arraySync() as number[][];
   const codeRows = Array.from({ length: K }, (_, c) => layout.imageRange[0] + c);
   for (const r of codeRows) assert.ok(gE[r]!.every((x) => x === 0), `image code row ${r} got a gradient through a blocked edge`);
