@@ -9,6 +9,7 @@ import { extractCommand } from './extract.js';
 import { generateCommand } from './generate.js';
 import { infoCommand } from './info.js';
 import { knockoutCommand } from './knockout.js';
+import { reportCommand } from './report.js';
 import { trainCommand } from './train.js';
 
-export const commands: AnyCommand[] = [dataCommand, evalCommand, extractCommand, generateCommand, infoCommand, knockoutCommand, trainCommand];
+export const commands: AnyCommand[] = [dataCommand, evalCommand, extractCommand, generateCommand, infoCommand, knockoutCommand, reportCommand, trainCommand];
