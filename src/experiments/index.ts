@@ -8,3 +8,4 @@ export * from './common.js';
 export { runModalityGap, clusterLayer, captionThenImage, type ModalityGapOptions, type ModalityGapResult, type ModalityGapLayer } from './modality-gap.js';
 export { runAttentionFlow, attentionRecords, type AttentionOptions, type AttentionResult } from './attention.js';
 export { runOverlap, overlapWithIndex, type OverlapRunOptions, type OverlapRunResult, type OverlapRecord } from './overlap.js';
+export { runProgressiveKnockout, edgeSetSpecs, EDGE_SETS, type EdgeSet, type ProgressiveKnockoutOptions, type ProgressiveKnockoutResult, type ProgressiveRecord } from './progressive-knockout.js';
