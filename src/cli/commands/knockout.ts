@@ -19,8 +19,8 @@ export const knockoutCommand: AnyCommand = {
       .example('$0 knockout --checkpoint checkpoints/native-shapes --suite eval/shapes.yaml --out runs/e6-native', `the full table (${E6_CONDITIONS.join(', ')}; modes zero and renormalize)`)
       .example('$0 knockout --checkpoint ck --suite eval/shapes-quick.yaml --conditions none,eoi --modes renormalize --out r --json', 'two conditions, hard block only'),
   handler: handler<KnockoutArgs>(async (a) => {
-    const o = await suiteRunOptions(a, a.suite);
+    const o = await suiteRunOptions(a, a.suite, 'knockout');
     const t = await runKnockoutTable({ ...o, conditions: o.conditions ?? [...E6_CONDITIONS], modes: o.modes });
-    emit(a, { out: a.out, ...knockoutDoc(t) }, () => `${formatKnockoutTable(t)}\nwrote ${a.out}`);
+    emit(a, { out: o.out, ...knockoutDoc(t) }, () => `${formatKnockoutTable(t)}\nwrote ${o.out}`);
   }),
 };

@@ -20,7 +20,8 @@ export const evalRobustnessCommand: AnyCommand = {
       .example('$0 eval robustness --checkpoint checkpoints/native-shapes --edit steer-red-to-blue.json --suite eval/shapes-quick.yaml --out runs/robust', 'scores clean vs edited')
       .example('$0 eval robustness --checkpoint ck --edit e.json --suite eval/shapes.yaml --conditions none --out r --json', 'the rows as JSON'),
   handler: handler<RobustnessArgs>(async (a) => {
-    const r = await runRobustness({ ...(await suiteRunOptions(a, a.suite)), edit: a.edit });
-    emit(a, { out: a.out, suite: r.clean.suite.name, checkpoint_sha256: r.clean.sha256, edit: r.edit, rows: r.rows }, () => `${formatRobustness(r, a.all)}\nwrote ${a.out}`);
+    const o = await suiteRunOptions(a, a.suite, 'robustness');
+    const r = await runRobustness({ ...o, edit: a.edit });
+    emit(a, { out: o.out, suite: r.clean.suite.name, checkpoint_sha256: r.clean.sha256, edit: r.edit, rows: r.rows }, () => `${formatRobustness(r, a.all)}\nwrote ${o.out}`);
   }),
 };

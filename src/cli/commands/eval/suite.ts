@@ -3,6 +3,7 @@
  * (eval/*.yaml) and writes predictions in the standard formats plus scores.json under --out. The
  * option helpers here are shared by `eval robustness` and `knockout`.
  */
+import { basename, extname, join } from 'node:path';
 import type { Argv } from 'yargs';
 import { globalOptions, emit, handler, type AnyCommand, type GlobalArgs } from '../../run.js';
 import { initBackend } from '../../../backend/index.js';
@@ -13,7 +14,7 @@ import { createProgress, noProgress } from '../../../util/progress.js';
 
 export interface SuiteArgs extends GlobalArgs {
   checkpoint: string;
-  out: string;
+  out?: string;
   edit?: string;
   data?: string;
   limit?: number;
@@ -26,7 +27,7 @@ export interface SuiteArgs extends GlobalArgs {
 export function suiteOptions<T>(y: Argv<T>) {
   return globalOptions(y)
     .option('checkpoint', { type: 'string', demandOption: true, describe: 'checkpoint directory' })
-    .option('out', { type: 'string', demandOption: true, describe: 'output directory (predictions per run, scores.json), written atomically' })
+    .option('out', { type: 'string', describe: 'output directory (predictions per run, scores.json), written atomically; default runs/<command>/<suite name>' })
     .option('data', { type: 'string', describe: "dataset directory instead of the suite's dataset" })
     .option('limit', { type: 'number', describe: "at most this many images (instead of the suite's limit)" })
     .option('conditions', { type: 'string', describe: 'comma-separated: none, eoi, last-image, random-image:N, image-to-text' })
@@ -37,7 +38,7 @@ export function suiteOptions<T>(y: Argv<T>) {
 const list = (s: string | undefined) => (s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean));
 
 /** Checks the shared flags and turns them into library options. */
-export async function suiteRunOptions(a: SuiteArgs, suite: string): Promise<SuiteRunOptions> {
+export async function suiteRunOptions(a: SuiteArgs, suite: string, command: string): Promise<SuiteRunOptions & { out: string }> {
   for (const [flag, v] of [['--limit', a.limit], ['--repetitions', a.repetitions]] as const) {
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new UserError(`${flag} ${v} is invalid; expected a positive integer.`);
   }
@@ -46,7 +47,7 @@ export async function suiteRunOptions(a: SuiteArgs, suite: string): Promise<Suit
   if (bad !== undefined) throw new UserError(`--modes "${a.modes}" has "${bad}"; expected zero and/or renormalize.`);
   await initBackend(a.backend);
   return {
-    checkpoint: a.checkpoint, suite, out: a.out, edit: a.edit, data: a.data, limit: a.limit,
+    checkpoint: a.checkpoint, suite, out: a.out ?? join('runs', command, basename(suite, extname(suite))), edit: a.edit, data: a.data, limit: a.limit,
     conditions: list(a.conditions), modes: modes as KnockoutMode[] | undefined, repetitions: a.repetitions,
     progress: a.quiet ? noProgress : createProgress,
   };
@@ -77,7 +78,8 @@ export const evalSuiteCommand: AnyCommand = {
       .example('$0 eval suite eval/shapes-quick.yaml --checkpoint checkpoints/native-shapes --out runs/quick', 'captioning, VQA and classification scores')
       .example('$0 eval suite eval/shapes-quick.yaml --checkpoint ck --edit steer.json --out runs/steered --json', 'the same with an edit, as JSON'),
   handler: handler<EvalSuiteArgs>(async (a) => {
-    const r = await runSuite(await suiteRunOptions(a, a.file));
-    emit(a, { out: a.out, suite: r.suite.name, checkpoint_sha256: r.sha256, n_images: r.nImages, edit: r.edit, summary: r.summary }, () => `${formatSuite(r)}\nwrote ${a.out}`);
+    const o = await suiteRunOptions(a, a.file, 'eval-suite');
+    const r = await runSuite(o);
+    emit(a, { out: o.out, suite: r.suite.name, checkpoint_sha256: r.sha256, n_images: r.nImages, edit: r.edit, summary: r.summary }, () => `${formatSuite(r)}\nwrote ${o.out}`);
   }),
 };
