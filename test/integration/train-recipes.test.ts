@@ -89,6 +89,19 @@ for (const ft of ['distribute', 'distribute-control', 'concentrate', 'gate-dropo
 test('concentrate-adapter fine-tunes adapter-shapes from the CLI (start, validate, checkpoint, resume)', () =>
   startValidateCheckpointResume('concentrate-adapter', [`init.from=${finals['adapter-shapes']}`]));
 
+test('lm-shapes pretrains the decoder on text (LLaVA-style stage 1) from the CLI', () => startValidateCheckpointResume('lm-shapes'));
+test('adapter-shapes-llava-projector trains vision + projector into the frozen decoder (stage 2)', async () => {
+  await startValidateCheckpointResume('adapter-shapes-llava-projector', [`init.from=${finals['lm-shapes']}`]);
+  const { readSafetensors } = await import('../../src/model/safetensors.js');
+  const before = (await readSafetensors(join(finals['lm-shapes']!, 'model.safetensors'))).tensors;
+  const after = (await readSafetensors(join(finals['adapter-shapes-llava-projector']!, 'model.safetensors'))).tensors;
+  const same = (n: string) => Array.from(before.get(n)!.data).every((x, i) => x === after.get(n)!.data[i]);
+  assert.ok(same('embed.W_E') && same('blocks.0.attn.W_Q'), 'frozen decoder weights changed');
+  assert.ok(!same('projector.W_1'), 'the projector did not train');
+});
+test('adapter-shapes-llava fine-tunes everything from stage 2 (stage 3)', () =>
+  startValidateCheckpointResume('adapter-shapes-llava', [`init.from=${finals['adapter-shapes-llava-projector']}`]));
+
 test('vq-fmnist fits the Fashion-MNIST image tokenizer', { skip: !HAVE_FMNIST && 'dataset-fashion-mnist is not installed' }, async () => {
   fm = await tinyWorld('recipes/vq-fmnist.yaml');
   const cfg = JSON.parse(readFileSync(join(fm.vq, 'image_tokenizer.json'), 'utf8')) as { imageSize: number; channels: number };
