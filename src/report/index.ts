@@ -9,7 +9,7 @@
  *   reportHtml(doc, rendered, narrative) -> string
  *   writeReport(doc, outDir, opts) / rebuildReport(runDir, opts) -> ReportSummary
  */
-export * from './results.js';
+export * from './results.js'; // validateResults, loadResults, mergeResults, depthOf, types
 export { buildFigures, FIGURE_BUILDERS, e1Figure, e2Figure, e3Figure, e4Figure, e5Figure, e6Figure, e7Figure, e8Figure, e8RobustnessFigure, e9Figure, type Figure } from './figures.js';
 export { renderSvg, svgToPng, renderFigure, BASE_CONFIG, type VlSpec } from './render.js';
 export { narrate, finetuneSentences, EXPERIMENT_TITLES, THRESHOLDS, type ModelNarrative, type NarrativeItem } from './narrative.js';

@@ -3,6 +3,9 @@
  * specs and knockout mode behind it. The demo writes it; `narrowgate report RUN_DIR` reads it back,
  * validates it (errors name the offending field) and rebuilds the figures and report.html from it.
  *
+ * Fields the schema does not name are allowed (a runner may record more); they are kept in
+ * results.json but not shown.
+ *
  * An experiment a run did not do is simply absent (the report says "not run"); one that failed carries
  * `error` instead of records. Measured values may be null (undefined for that layer, e.g. no data):
  * figures drop them and sentences skip them.
@@ -23,7 +26,11 @@ const knockoutMode = z.enum(['zero', 'renormalize']);
 const section = { error: z.string().optional(), settings: z.record(z.unknown()).optional() };
 
 const e1 = z.object({ ...section, records: z.array(z.object({ layer: int, depth: num, median: val, q25: val, q75: val })) });
-const e2 = z.object({ ...section, records: z.array(z.object({ layer: int, depth: num, homogeneity: val, id: val, nClusters: int.nullable() })) });
+/** id: intrinsic dimension (Gride); twoNN and meanLogDensity are optional extras a runner may add. */
+const e2 = z.object({
+  ...section,
+  records: z.array(z.object({ layer: int, depth: num, homogeneity: val, id: val, nClusters: int.nullable(), twoNN: val.optional(), meanLogDensity: val.optional() })),
+});
 /** label: "[EOI]", "last image", "pos N" (a single image position above the threshold) or "internal image". */
 const e3 = z.object({ ...section, records: z.array(z.object({ layer: int, label: z.string().min(1), share: val })) });
 /** positionKind: "[EOI]", "last image", "mean image", "pos N"; recall: recall@k of the approximate neighbours. */
@@ -38,7 +45,7 @@ const e5 = z.object({
   ...section,
   mode: knockoutMode,
   chance: num.optional(),
-  records: z.array(z.object({ window: int, edgeSet: z.string().min(1), overlap: val, specs: z.array(spec).optional() })),
+  records: z.array(z.object({ window: int, edgeSet: z.string().min(1), overlap: val, recall: val.optional(), specs: z.array(spec).optional() })),
 });
 /** condition: none, eoi, last-image, random-image:10, image-to-text; spread: std over repetitions. */
 const e6Row = z.object({
@@ -141,4 +148,34 @@ export async function loadResults(path: string): Promise<ResultsDoc> {
 /** depth = l / (L - 1), 0 for a one-layer model. */
 export function depthOf(layer: number, numLayers: number): number {
   return numLayers > 1 ? layer / (numLayers - 1) : 0;
+}
+
+/**
+ * Merges results documents (e.g. one per runner and model) into one: models with the same name are
+ * combined section by section (a later document's section replaces an earlier one's), data sets are
+ * joined by name, `run` is taken from `run` when given, else from the first document.
+ */
+export function mergeResults(docs: readonly Record<string, unknown>[], run?: Record<string, unknown>): ResultsDoc {
+  if (docs.length === 0) throw new UserError('mergeResults: no results documents to merge; expected at least one.');
+  const checked = docs.map((d, i) => validateResults(JSON.parse(JSON.stringify(d)), `results document ${i + 1}`));
+  const models = new Map<string, ModelResults>();
+  const data = new Map<string, NonNullable<ResultsDoc['data']>[number]>();
+  for (const d of checked) {
+    for (const m of d.models) {
+      const prev = models.get(m.name);
+      if (prev && (prev.family !== m.family || prev.numLayers !== m.numLayers || prev.checkpointHash !== m.checkpointHash)) {
+        throw new UserError(`mergeResults: model "${m.name}" appears with different checkpoints (${prev.checkpointHash} vs ${m.checkpointHash}); expected one checkpoint per model name.`);
+      }
+      models.set(m.name, { ...prev, ...m });
+    }
+    for (const x of d.data ?? []) data.set(x.name, x);
+  }
+  return validateResults({
+    format: 'narrowgate-results',
+    version: 1,
+    createdAt: new Date().toISOString(),
+    run: run ?? checked[0]!.run,
+    ...(data.size ? { data: [...data.values()] } : {}),
+    models: [...models.values()],
+  });
 }

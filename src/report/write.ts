@@ -29,8 +29,11 @@ export interface ReportSummary {
 }
 
 /** Renders every figure of `doc` and writes the report files under `outDir`. */
-export async function writeReport(doc: ResultsDoc, outDir: string, opts: WriteReportOptions = {}): Promise<ReportSummary> {
-  const checked = validateResults(doc, 'results document');
+export async function writeReport(doc: ResultsDoc | Record<string, unknown>, outDir: string, opts: WriteReportOptions = {}): Promise<ReportSummary> {
+  // A JSON round trip first: NaN and Infinity (undefined measurements) become null, as they would in
+  // results.json, and extra fields a runner recorded are kept in the written file.
+  const plain = JSON.parse(JSON.stringify(doc)) as unknown;
+  const checked = validateResults(plain, 'results document');
   const figures = buildFigures(checked);
   const progress = (opts.progress ?? noProgress)('report figures', figures.length, 'fig');
   const rendered: RenderedFigure[] = [];
@@ -48,7 +51,7 @@ export async function writeReport(doc: ResultsDoc, outDir: string, opts: WriteRe
     }
   });
   const results = join(outDir, 'results.json');
-  if (opts.writeResults !== false) await writeFileAtomic(results, JSON.stringify(checked, null, 1) + '\n');
+  if (opts.writeResults !== false) await writeFileAtomic(results, JSON.stringify(plain, null, 1) + '\n');
   const narrative = narrate(checked);
   const html = join(outDir, 'report.html');
   await writeFileAtomic(html, reportHtml(checked, rendered, narrative));

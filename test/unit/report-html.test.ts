@@ -98,3 +98,17 @@ test('narrowgate report RUN_DIR rebuilds the report; a malformed results.json ex
   assert.match(r.stderr, /^narrowgate: .*models\[1\]\.e6\.rows\[2\]\.value/);
   assert.equal(r.stderr.trim().split('\n').length, 1, 'one line, no stack trace');
 });
+
+test('an in-memory NaN (undefined measurement) is written as null and shown as missing; extra runner fields are kept', async () => {
+  const d = JSON.parse(JSON.stringify(doc));
+  d.models[0].e2.records[1].homogeneity = Number.NaN;
+  d.models[0].e2.records[1].twoNN = 7.5;
+  d.models[0].e2.records[1].extraNote = 'kept';
+  const out = join(tmp, 'nan');
+  await writeReport(d, out);
+  const back = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+  assert.equal(back.models[0].e2.records[1].homogeneity, null);
+  assert.equal(back.models[0].e2.records[1].extraNote, 'kept');
+  const spec = JSON.parse(readFileSync(join(out, 'figures', 'e2-modality-gap-homogeneity.vl.json'), 'utf8'));
+  assert.equal(spec.data.values.filter((v: { model: string }) => v.model === 'native').length, 3, 'the undefined layer is left out of the figure');
+});

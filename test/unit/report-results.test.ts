@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadResults, validateResults, depthOf } from '../../src/report/results.js';
+import { loadResults, mergeResults, validateResults, depthOf } from '../../src/report/results.js';
 import { UserError } from '../../src/util/errors.js';
 import { sampleDoc } from '../helpers/report-doc.js';
 
@@ -80,4 +80,20 @@ test('depthOf is l / (L - 1), and 0 for a single layer', () => {
   assert.equal(depthOf(3, 4), 1);
   assert.equal(depthOf(1, 5), 0.25);
   assert.equal(depthOf(0, 1), 0);
+});
+
+test('mergeResults combines per-runner documents by model name, section by section', async () => {
+  const doc = await sampleDoc();
+  const [native, adapter] = doc.models;
+  const { e1, e2, ...nativeRest } = native!;
+  const a = { ...doc, models: [{ ...nativeRest, e1, e2 }] };
+  const b = { ...doc, data: [{ name: 'fmnist', images: 10 }], models: [{ ...nativeRest, e3: native!.e3 }, adapter!] };
+  const m = mergeResults([a, b], { command: 'demo' });
+  assert.deepEqual(m.models.map((x) => x.name), ['native', 'adapter']);
+  assert.deepEqual(m.models[0]!.e1, e1);
+  assert.deepEqual(m.models[0]!.e3, native!.e3);
+  assert.deepEqual(m.run, { command: 'demo' });
+  assert.deepEqual(m.data!.map((d) => d.name), ['shapes (held out)', 'fmnist']);
+  const clash = { ...doc, models: [{ ...nativeRest, checkpointHash: 'sha256:other' }] };
+  assert.throws(() => mergeResults([a, clash]), (e: unknown) => e instanceof UserError && /different checkpoints/.test(e.message));
 });
