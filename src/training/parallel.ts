@@ -74,11 +74,18 @@ export function defaultWorkers(): number {
   return availableParallelism();
 }
 
-function workerScript(): { url: URL; execArgv?: string[] } {
+/**
+ * The worker entry: the compiled parallel-worker.js next to this file, or, when running from the
+ * TypeScript sources under tsx (tests), a bootstrap that registers tsx in the worker and imports the
+ * .ts entry (Node 20 does not apply the parent's --import loader hooks to worker threads).
+ */
+function newWorker(init: WorkerInit): Worker {
   const js = new URL('./parallel-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { url: js };
-  // running from the TypeScript sources (tsx): the worker inherits the --import tsx of this process
-  return { url: new URL('./parallel-worker.ts', import.meta.url) };
+  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData: init, stdout: true });
+  const ts = new URL('./parallel-worker.ts', import.meta.url).href;
+  const api = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(ts)}); })`;
+  return new Worker(boot, { eval: true, workerData: init, stdout: true });
 }
 
 class Replica {
@@ -88,8 +95,7 @@ class Replica {
   readonly ready: Promise<void>;
 
   constructor(init: WorkerInit) {
-    const { url } = workerScript();
-    this.worker = new Worker(url, { workerData: init, stdout: true });
+    this.worker = newWorker(init);
     this.worker.stdout.resume(); // the cpu backend's banner: not ours to print
     let onReady!: () => void, onFail!: (e: Error) => void;
     this.ready = new Promise<void>((res, rej) => { onReady = res; onFail = rej; });
@@ -206,21 +212,24 @@ export async function createStepRunner(opts: StepRunnerOptions): Promise<StepRun
         if (local) { local.loss.dispose(); for (const g of local.grads.values()) g.dispose(); }
         throw e;
       }
-      const out = tf.tidy(() => {
-        const grads: Grads = new Map();
-        params.forEach((p, j) => {
+      const grads: Grads = new Map();
+      params.forEach((p, j) => {
+        grads.set(p.name, tf.tidy(() => {
           let acc: tf.Tensor | null = local ? tf.mul(local.grads.get(p.name) as tf.Tensor, counts[0] as number) : null;
           results.forEach((r, i) => {
             if (!r) return;
             const g = tf.mul(tf.tensor(r.grads[j] as Float32Array, p.variable.shape, 'float32'), counts[i + 1] as number);
             acc = acc ? tf.add(acc, g) : g;
           });
-          grads.set(p.name, tf.keep(acc ?? tf.zerosLike(p.variable)));
-        });
-        let loss: tf.Tensor = local ? tf.mul(local.loss, counts[0] as number) : tf.scalar(0);
-        results.forEach((r, i) => { if (r) loss = tf.add(loss, (r.loss * (counts[i + 1] as number))); });
-        return { loss: tf.keep(loss) as tf.Scalar, grads };
+          return acc ?? tf.zerosLike(p.variable);
+        }));
       });
+      const loss = tf.tidy(() => {
+        let l: tf.Tensor = local ? tf.mul(local.loss, counts[0] as number) : tf.scalar(0);
+        results.forEach((r, i) => { if (r) l = tf.add(l, r.loss * (counts[i + 1] as number)); });
+        return l as tf.Scalar;
+      });
+      const out = { loss, grads };
       if (local) { local.loss.dispose(); for (const g of local.grads.values()) g.dispose(); }
       return out;
     },
