@@ -7,7 +7,7 @@
 import { basename, join, resolve as resolvePath } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { openDataset, type Dataset, type DatasetImage } from '../data/open.js';
-import { runWithCache } from '../hooks/run.js';
+import { runWithCache, type ActivationCache } from '../hooks/run.js';
 import type { NamedHook } from '../hooks/types.js';
 import type { ExtractExample } from '../interventions/extract.js';
 import { imageTensors, loadPipeline, type Pipeline } from '../interventions/pipeline.js';
@@ -79,13 +79,15 @@ export interface ForwardResult {
   acts: Map<string, { data: Float32Array; shape: number[] }>;
   /** Logits at each example's last prompt position (V values each). */
   last: Float32Array[];
+  /** With keepCache: the run's activation cache (a donor run for patch specs); the caller disposes it. */
+  cache?: ActivationCache;
 }
 
 /**
  * One forward pass over prepared examples (right-padded to the longest), with `hooks` active,
  * keeping the activations of `names` and the logits at each example's last position.
  */
-export async function forwardExamples(p: Pipeline, batch: readonly ExtractExample[], names: readonly string[], hooks: readonly NamedHook[] = []): Promise<ForwardResult> {
+export async function forwardExamples(p: Pipeline, batch: readonly ExtractExample[], names: readonly string[], hooks: readonly NamedHook[] = [], opts: { keepCache?: boolean } = {}): Promise<ForwardResult> {
   if (batch.length === 0) return { acts: new Map(), last: [] };
   const T = Math.max(...batch.map((e) => e.ids.length));
   const pad = p.model.config.special.pad;
@@ -99,6 +101,7 @@ export async function forwardExamples(p: Pipeline, batch: readonly ExtractExampl
     ...img,
   };
   let run: ReturnType<typeof runWithCache> | undefined;
+  let keep = false;
   try {
     run = runWithCache(p.model, input, { names }, { hooks, logitColumns: batch.map((e) => e.ids.length - 1) });
     const logits = (await run.logits.data()) as Float32Array;
@@ -109,10 +112,11 @@ export async function forwardExamples(p: Pipeline, batch: readonly ExtractExampl
       const t = run.cache.get(n);
       acts.set(n, { data: (await t.data()) as Float32Array, shape: t.shape.slice() });
     }
-    return { acts, last };
+    keep = Boolean(opts.keepCache);
+    return keep ? { acts, last, cache: run.cache } : { acts, last };
   } finally {
     run?.logits.dispose();
-    run?.cache.dispose();
+    if (!keep) run?.cache.dispose();
     input.ids.dispose();
     img.pixels?.dispose();
     img.features?.dispose();
@@ -214,7 +218,7 @@ export async function classToken(p: Pipeline, name: string, unk?: number): Promi
   return ids[0]!;
 }
 
-/** Median of finite numbers (NaN for none). */
+/** Mean of numbers (NaN for none). */
 export function mean(xs: readonly number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
 }

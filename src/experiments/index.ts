@@ -9,3 +9,4 @@ export { runModalityGap, clusterLayer, captionThenImage, type ModalityGapOptions
 export { runAttentionFlow, attentionRecords, type AttentionOptions, type AttentionResult } from './attention.js';
 export { runOverlap, overlapWithIndex, type OverlapRunOptions, type OverlapRunResult, type OverlapRecord } from './overlap.js';
 export { runProgressiveKnockout, edgeSetSpecs, EDGE_SETS, type EdgeSet, type ProgressiveKnockoutOptions, type ProgressiveKnockoutResult, type ProgressiveRecord } from './progressive-knockout.js';
+export { runPatching, patchSpecs, PATCH_VARIANTS, DEFAULT_PROMPTS, type PatchVariant, type PatchingOptions, type PatchingResult, type PatchingRecord } from './patching.js';
