@@ -89,7 +89,8 @@ export function disposeInput(input: ModelInput): void {
 /** Per-position negative log-likelihood [B, T] of the targets. */
 function nll(logits: tf.Tensor, targets: tf.Tensor): tf.Tensor {
   const V = logits.shape[logits.shape.length - 1] as number;
-  const onehot = tf.oneHot(targets, V, 1, 0, 'float32');
+  // oneHot's dtype argument is ignored by the wasm kernel (it writes int32 bits): cast instead
+  const onehot = tf.cast(tf.oneHot(targets, V), 'float32');
   return tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), onehot), -1));
 }
 

@@ -1,6 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
 import { NativeModel } from '../../src/model/native.js';
 import { decoderConfig } from '../../src/model/config.js';
 import { WordTokenizer, SPECIAL_IDS } from '../../src/tokenizers/word.js';
@@ -180,4 +181,35 @@ test('under a hard block no gradient reaches the image-code embeddings from the 
   loss.dispose();
   free.loss.dispose();
   model.dispose();
+});
+
+test('wasm computes the same loss and gradients as cpu (the backend real training uses)', async () => {
+  const run = async (backend: string) => {
+    assert.equal(await tf.setBackend(backend), true, `${backend} backend unavailable`);
+    const model = tinyModel(3);
+    const { params } = trainableParams(model, []);
+    const { loss, grads } = lossAndGrads(model, params, batch());
+    const out = {
+      loss: (await loss.data())[0]!,
+      gE: Array.from(await grads.get('embed.W_E')!.data()),
+      gQ: Array.from(await grads.get('blocks.0.attn.W_Q')!.data()),
+      gU: Array.from(await grads.get('unembed.W_U')!.data()),
+    };
+    disposeGrads(grads);
+    loss.dispose();
+    model.dispose();
+    return out;
+  };
+  try {
+    const cpu = await run('cpu');
+    const wasm = await run('wasm');
+    assert.ok(cpu.loss > 1, `cpu loss ${cpu.loss} should be about log(vocab)`);
+    assert.ok(Math.abs(cpu.loss - wasm.loss) < 1e-4, `loss cpu ${cpu.loss} vs wasm ${wasm.loss}`);
+    for (const k of ['gE', 'gQ', 'gU'] as const) {
+      const maxDiff = Math.max(...cpu[k].map((x, i) => Math.abs(x - wasm[k][i]!)));
+      assert.ok(maxDiff < 1e-5, `${k}: max |cpu - wasm| = ${maxDiff}`);
+    }
+  } finally {
+    assert.equal(await tf.setBackend('cpu'), true);
+  }
 });
