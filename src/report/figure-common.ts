@@ -30,7 +30,7 @@ export function modelColumn(doc: ResultsDoc): VlSpec {
 
 export const DEPTH_X: VlSpec = { field: 'depth', type: 'quantitative', title: 'depth (layer / (L - 1))', scale: { domain: [0, 1] } };
 
-/** Models that carry a section without an error, paired with it. */
+/** Models that carry a section (and did not fail it), paired with it. */
 export function withSection<K extends 'e1' | 'e2' | 'e3' | 'e4' | 'e5' | 'e6' | 'e7' | 'e8'>(
   doc: ResultsDoc,
   key: K,
@@ -38,7 +38,7 @@ export function withSection<K extends 'e1' | 'e2' | 'e3' | 'e4' | 'e5' | 'e6' | 
   const out: { m: ModelResults; s: NonNullable<ModelResults[K]> }[] = [];
   for (const m of doc.models) {
     const s = m[key];
-    if (s && !s.error) out.push({ m, s: s as NonNullable<ModelResults[K]> });
+    if (s && !m.errors?.[key]) out.push({ m, s: s as NonNullable<ModelResults[K]> });
   }
   return out;
 }

@@ -33,7 +33,7 @@ export function e5Figure(doc: ResultsDoc): Figure | null {
 const MODES = ['none', 'zero', 'renormalize'];
 
 function e6Values(m: ModelResults, conditions?: string[]) {
-  if (!m.e6 || m.e6.error) return [];
+  if (!m.e6 || m.errors?.e6) return [];
   return m.e6.rows
     .filter((r) => isNum(r.value) && (!conditions || conditions.includes(r.condition)))
     .map((r) => ({

@@ -62,7 +62,7 @@ function figureHtml(r: RenderedFigure): string {
 
 /** The knockout table of one model: rows task metric, columns condition (mode). */
 export function knockoutTableHtml(m: ModelResults): string {
-  if (!m.e6 || m.e6.error) return '';
+  if (!m.e6 || m.errors?.e6) return '';
   const rows = m.e6.rows;
   const measures = [...new Map(rows.map((r) => [`${r.task}|${r.metric}`, r])).values()];
   const order = conditionOrder(rows.map((r) => r.condition));
@@ -89,12 +89,16 @@ export function knockoutTableHtml(m: ModelResults): string {
 function examplesHtml(doc: ResultsDoc): string {
   const parts: string[] = [];
   for (const m of doc.models) {
-    const ex = m.e8 && !m.e8.error ? m.e8.examples ?? [] : [];
+    const ex = m.e8 && !m.errors?.e8 ? m.e8.examples ?? [] : [];
     if (ex.length) {
       const cards = ex.map(
         (e) => `<div class="example"><img alt="example image" src="${esc(pngDataUri(e.imagePngBase64))}"><div><i>${esc(e.edit)}</i></div><div>before: ${esc(e.captionBefore)}</div><div>after: ${esc(e.captionAfter)}</div></div>`,
       );
       parts.push(`<h3>${esc(m.name)}: captions before and after an [EOI] edit</h3><div class="examples">${cards.join('')}</div>`);
+    }
+    for (const [key, what] of [['examples', 'edit examples'], ['generated', 'image generation']] as const) {
+      const err = m.errors?.[key];
+      if (err !== undefined) parts.push(`<p class="status-failed"><b>${esc(m.name)}</b> ${what} failed: ${esc(err)}</p>`);
     }
     if (m.generated?.length) {
       const cards = m.generated.map((g) => `<div class="example"><img alt="generated image" src="${esc(pngDataUri(g.imagePngBase64))}"><div>prompt: ${esc(g.prompt)}</div></div>`);

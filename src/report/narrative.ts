@@ -164,7 +164,7 @@ export function finetuneSentences(m: ModelResults, doc: ResultsDoc): string[] {
   if (!m.finetune) return [];
   const base = doc.models.find((b) => b.name === m.finetune!.of);
   const rel = (x: ModelResults | undefined, task: string, metric: string, cond: string): string | null => {
-    const rows = x?.e6 && !x.e6.error ? x.e6.rows.filter((r) => r.task === task && r.metric === metric && (r.mode === 'zero' || r.condition === 'none')) : [];
+    const rows = x?.e6 && !x.errors?.e6 ? x.e6.rows.filter((r) => r.task === task && r.metric === metric && (r.mode === 'zero' || r.condition === 'none')) : [];
     const none = rows.find((r) => r.condition === 'none')?.value, v = rows.find((r) => r.condition === cond)?.value;
     return isNum(none) && isNum(v) && none !== 0 ? `${(((v - none) / Math.abs(none)) * 100).toFixed(0)}%` : null;
   };
@@ -186,8 +186,9 @@ export function narrate(doc: ResultsDoc): ModelNarrative[] {
     const items: NarrativeItem[] = (Object.keys(SAY) as ExperimentKey[]).map((k) => {
       const title = EXPERIMENT_TITLES[k];
       const s = m[k];
+      const err = m.errors?.[k];
+      if (err !== undefined) return { experiment: k.toUpperCase(), title, status: 'failed', sentences: [`Failed: ${err}`] };
       if (!s) return { experiment: k.toUpperCase(), title, status: 'not run', sentences: ['Not run.'] };
-      if (s.error) return { experiment: k.toUpperCase(), title, status: 'failed', sentences: [`Failed: ${s.error}`] };
       return { experiment: k.toUpperCase(), title, status: 'ok', sentences: SAY[k](m, doc) };
     });
     if (m.finetune) items.push({ experiment: 'E9', title: `E9 fine-tune (${m.finetune.kind} of ${m.finetune.of})`, status: 'ok', sentences: finetuneSentences(m, doc) });

@@ -6,8 +6,8 @@
  * Fields the schema does not name are allowed (a runner may record more); they are kept in
  * results.json but not shown.
  *
- * An experiment a run did not do is simply absent (the report says "not run"); one that failed carries
- * `error` instead of records. Measured values may be null (undefined for that layer, e.g. no data):
+ * An experiment a run did not do is simply absent (the report says "not run"); one that failed is
+ * named in the model's `errors` (experiment key -> message) instead. Measured values may be null (undefined for that layer, e.g. no data):
  * figures drop them and sentences skip them.
  */
 import { z } from 'zod';
@@ -22,8 +22,8 @@ const val = num.nullable();
 const spec = z.record(z.unknown());
 const knockoutMode = z.enum(['zero', 'renormalize']);
 
-/** Common to every experiment section: a failed stage keeps its error message, every section may note its settings. */
-const section = { error: z.string().optional(), settings: z.record(z.unknown()).optional() };
+/** Common to every experiment section: the settings it ran with. */
+const section = { settings: z.record(z.unknown()).optional() };
 
 const e1 = z.object({ ...section, records: z.array(z.object({ layer: int, depth: num, median: val, q25: val, q75: val })) });
 /** id: intrinsic dimension (Gride); twoNN and meanLogDensity are optional extras a runner may add. */
@@ -94,6 +94,8 @@ const model = z.object({
   e7: e7.optional(),
   e8: e8.optional(),
   generated: z.array(generated).optional(),
+  /** Experiments that failed for this model: key (e1..e8, generated) -> the error message. */
+  errors: z.record(z.string()).optional(),
 });
 
 export const resultsSchema = z.object({

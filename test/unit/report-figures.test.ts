@@ -77,7 +77,7 @@ test('E9 compares a base model with its fine-tune only, in mode zero', () => {
 });
 
 test('a figure is left out when no model has its data, and null values are dropped', async () => {
-  const bare: ResultsDoc = { ...doc, models: doc.models.map(({ e1, e7, ...m }) => ({ ...m, e1: { error: 'out of memory', records: [] } })) };
+  const bare: ResultsDoc = { ...doc, models: doc.models.map(({ e1, e7, ...m }) => ({ ...m, errors: { e1: 'out of memory' } })) };
   assert.equal(e1Figure(bare), null, 'a failed E1 gives no figure');
   assert.ok(!buildFigures(bare).some((f) => f.experiment === 'E7'));
   const sparse = JSON.parse(JSON.stringify(doc)) as ResultsDoc;

@@ -80,7 +80,8 @@ test('E9 compares the [EOI] knockout before and after the fine-tune', () => {
 test('missing experiments read "Not run."; failed ones give their error', () => {
   const d = JSON.parse(JSON.stringify(doc)) as ResultsDoc;
   delete d.models[0]!.e5;
-  d.models[0]!.e2 = { error: 'too few points for Gride', records: [] };
+  delete d.models[0]!.e2;
+  d.models[0]!.errors = { e2: 'too few points for Gride' };
   const n = narrate(d).find((x) => x.model === 'native')!;
   const e5 = n.items.find((it) => it.experiment === 'E5')!;
   assert.equal(e5.status, 'not run');
