@@ -6,6 +6,7 @@
  */
 import { basename, join, resolve as resolvePath } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { decodeResize, type RawImage } from '../data/images.js';
 import { openDataset, type Dataset, type DatasetImage } from '../data/open.js';
 import { runWithCache, type ActivationCache } from '../hooks/run.js';
 import type { NamedHook } from '../hooks/types.js';
@@ -67,6 +68,15 @@ export function requireLabels(ds: Dataset, images: readonly DatasetImage[], fiel
   const missing = images.filter((im) => labelOf(im, field) < 0).length;
   if (missing > 0) throw new UserError(`${missing} of the chosen images of ${ds.dir} have no "${field}" label; expected labelled images (pick another --label-field or split).`);
   return names;
+}
+
+/** An image file as the pipeline reads it (its own preprocessing for Hugging Face folders, else resized). */
+export async function readImageFile(p: Pipeline, path: string): Promise<RawImage> {
+  try {
+    return p.readImage ? await p.readImage(path) : await decodeResize(path, p.imageSize, p.channels === 1 ? 1 : 3);
+  } catch (e) {
+    throw new UserError(`Cannot read image ${path} (${(e as Error).message}); expected a PNG, JPEG or WebP file.`);
+  }
 }
 
 /** Pipeline input of a dataset image. */
