@@ -24,7 +24,7 @@ export const trainCommand: AnyCommand = {
   builder: (y: Argv) =>
     globalOptions(y)
       .positional('recipe', { type: 'string', describe: 'recipe YAML file, e.g. recipes/native-shapes.yaml' })
-      .option('set', { type: 'string', array: true, describe: 'override a recipe value: --set optim.lr=1e-3 --set train.steps=100 (repeatable)' })
+      .option('set', { type: 'string', array: true, nargs: 1, describe: 'override a recipe value: --set optim.lr=1e-3 --set train.steps=100 (repeatable)' })
       .option('out', { type: 'string', describe: 'run directory (default: runs/<recipe name>)' })
       .option('resume', { type: 'boolean', default: false, describe: 'continue from the latest checkpoint in --out (same recipe required)' })
       .option('stop-after', { type: 'number', describe: 'stop after this many steps (after checkpointing), to continue later with --resume' })
