@@ -4,7 +4,7 @@
  * init checkpoint's), the vocabulary layout, the processor, per-image codes (native) or pixels
  * (adapter), and the train / val item pools.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
 import type { ProgressFactory } from '../util/progress.js';
@@ -76,6 +76,10 @@ async function backboneFeatures(r: Recipe, dataset: Dataset): Promise<ImageInput
 export async function ensureDataset(r: Recipe, progress: ProgressFactory): Promise<Dataset> {
   const dir = r.data.dir;
   if (!existsSync(join(dir, 'dataset.json'))) {
+    // generating replaces the directory: never do that to something the user already has there
+    if (existsSync(dir) && (!statSync(dir).isDirectory() || readdirSync(dir).length > 0)) {
+      throw new UserError(`data.dir ${dir} exists but holds no dataset (no dataset.json); expected a dataset directory, or a path that does not exist yet for the ${r.data.source} data to be generated there.`);
+    }
     if (r.data.source === 'shapes') await buildShapesDataset(dir, { n: r.data.n, seed: r.data.seed, size: r.image.size }, progress);
     else await buildFashionMnistDataset(dir, { split: 'train', n: r.data.n, seed: r.data.seed, size: r.image.size, valFraction: 0.1 }, progress);
   }

@@ -204,7 +204,7 @@ export async function trainVlm(loaded: LoadedRecipe, opts: TrainOptions): Promis
             await appendMetrics(out, { step: done, split: 'train', event: 'non-finite', loss: String(lossV), grad_norm: String(normV) });
             const last = await latestCheckpoint(out);
             throw new UserError(
-              `Training stopped at step ${done}: the ${Number.isFinite(lossV) ? 'gradient norm' : 'loss'} is ${Number.isFinite(lossV) ? normV : lossV} (lr ${lr.toExponential(2)}); ${last ? `the last good checkpoint is ${last.dir} (step ${last.step})` : 'no checkpoint was written yet'}. Lower optim.lr, raise schedule.warmup or check the data.`,
+              `Training stopped at step ${done}: the ${Number.isFinite(lossV) ? 'gradient norm' : 'loss'} is ${Number.isFinite(lossV) ? normV : lossV} (lr ${lr.toExponential(2)}); ${last ? `the last good checkpoint is ${last.dir} (step ${last.step})` : 'no checkpoint was written yet'}; lower optim.lr, raise schedule.warmup or check the data.`,
             );
           }
           lastLoss = lossV;
@@ -242,5 +242,6 @@ export async function trainVlm(loaded: LoadedRecipe, opts: TrainOptions): Promis
     opt.dispose();
     model.dispose();
     data.images?.dispose?.();
+    data.imageTokenizer?.dispose();
   }
 }

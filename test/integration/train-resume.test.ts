@@ -2,6 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { loadRecipe, train } from '../../src/training/index.js';
 import { UserError } from '../../src/util/errors.js';
 import { tinySets, tinyWorld, type TinyWorld } from '../helpers/train.js';
@@ -30,7 +31,9 @@ const vals = (out: string) => trainLines(out).filter((m) => m.split === 'val').m
 test('resume equivalence: 4 steps straight == 2 steps, interrupted, resumed for 2 (losses, weights, optimizer)', async () => {
   const straight = join(w.root, 'straight');
   const split = join(w.root, 'split');
+  const tensorsBefore = tf.memory().numTensors;
   const a = await train(recipe(4), { out: straight });
+  assert.equal(tf.memory().numTensors, tensorsBefore, 'a whole training run leaks no tensors');
   assert.equal(a.status, 'done');
   const b1 = await train(recipe(4), { out: split, stopAfter: 2 });
   assert.equal(b1.status, 'stopped');
