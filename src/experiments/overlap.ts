@@ -108,6 +108,7 @@ export async function runOverlap(o: OverlapRunOptions): Promise<OverlapRunResult
       ({ labels, d: D } = await storeVectors(o.store, layers, images.map((im) => im.id), vecs, (id) => labelOf(ds.byId(id), field)));
     } else {
       requireLabels(ds, images, field);
+      if (images.length - 1 < k) throw new UserError(`E4 with k = ${k} needs more than ${k} examples, got ${images.length}; raise --limit or lower --k.`);
       labels = images.map((im) => labelOf(im, field));
       for (const kind of kinds) vecs.set(kind, new Map(layers.map((l) => [l, new Float32Array(images.length * D)])));
       const names = layers.map((l) => `blocks.${l}.hook_resid_post`);
