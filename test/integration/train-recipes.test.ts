@@ -89,6 +89,16 @@ for (const ft of ['distribute', 'distribute-control', 'concentrate', 'gate-dropo
 test('concentrate-adapter fine-tunes adapter-shapes from the CLI (start, validate, checkpoint, resume)', () =>
   startValidateCheckpointResume('concentrate-adapter', [`init.from=${finals['adapter-shapes']}`]));
 
+test('vq-shapes with vq.kind=vqvae trains a VQ-VAE that a native recipe then uses', async () => {
+  const { train, loadRecipe } = await import('../../src/training/index.js');
+  const vq = await train(loadRecipe('recipes/vq-shapes.yaml', [`data.dir=${w.ds}`, 'vq.kind=vqvae', 'vq.codebook=16', 'vq.iterations=3', 'vq.hidden=16', 'vq.latent_dim=4', 'train.batch_size=8', 'train.log_every=1']), { out: join(w.root, 'vqvae') });
+  const cfg = JSON.parse(readFileSync(join(vq.finalDir!, 'image_tokenizer.json'), 'utf8')) as { type: string };
+  assert.equal(cfg.type, 'narrowgate-vqvae');
+  const trainLines = readFileSync(join(vq.finalDir!, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { split: string; loss?: number });
+  assert.equal(trainLines.filter((m) => m.split === 'train' && Number.isFinite(m.loss)).length, 3);
+  await startValidateCheckpointResume('native-shapes', [`image.tokenizer=${vq.finalDir}`], { ...w, root: join(w.root, 'with-vqvae') });
+});
+
 test('lm-shapes pretrains the decoder on text (LLaVA-style stage 1) from the CLI', () => startValidateCheckpointResume('lm-shapes'));
 test('adapter-shapes-llava-projector trains vision + projector into the frozen decoder (stage 2)', async () => {
   await startValidateCheckpointResume('adapter-shapes-llava-projector', [`init.from=${finals['lm-shapes']}`]);
