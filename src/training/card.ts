@@ -10,10 +10,18 @@ import { writeModelCheckpoint, type CheckpointParts } from './checkpointing.js';
 import type { Recipe } from './recipe.js';
 import { imageTokens } from './recipe.js';
 
+interface ValLine {
+  loss: number;
+  token_acc: number;
+  answer_acc: number | null;
+}
+
 export interface RunSummary {
   step: number;
   tokens: number;
-  val: { loss: number; token_acc: number; answer_acc: number | null } | null;
+  val: ValLine | null;
+  /** Validation under each training knockout (same order as intervention.knockouts). */
+  valKnockouts?: ValLine[];
   backend: string;
 }
 
@@ -49,6 +57,7 @@ export function modelCard(r: Recipe, parts: CheckpointParts, s: RunSummary): str
     '',
     '## Validation (teacher-forced, fixed validation batches)',
     `- loss ${fmt(s.val?.loss)}; text token accuracy ${fmt(s.val?.token_acc)}; whole-answer accuracy (VQA) ${fmt(s.val?.answer_acc)}`,
+    ...(s.valKnockouts ?? []).map((v, i) => `- under training knockout ${i} (${ko[i]}): loss ${fmt(v.loss)}; text token accuracy ${fmt(v.token_acc)}; whole-answer accuracy ${fmt(v.answer_acc)}`),
     '- per-step values: metrics.jsonl. Task metrics (CIDEr-D, VQA accuracy, knockout tables) come from "narrowgate eval".',
     '',
   ];

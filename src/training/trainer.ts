@@ -152,12 +152,15 @@ export async function trainVlm(loaded: LoadedRecipe, opts: TrainOptions): Promis
     const koHooks = await compileTrainingKnockouts(kos, model);
     const parts: CheckpointParts = { model, config, tokenizer: data.tokenizer, imageTokenizer: data.imageTokenizer, recipeYaml };
     const sched = { lr: r.optim.lr, warmup: r.schedule.warmup, total: r.train.steps, minLrRatio: r.schedule.min_lr_ratio };
+    let valKo: ValMetrics[] = [];
     const runValidation = async (at: number): Promise<ValMetrics> => {
       const v = await validate(model, valBatches, () => []);
       await appendMetrics(out, { step: at, split: 'val', knockout: null, ...v });
+      valKo = [];
       for (let i = 0; i < kos.length; i++) {
         const vk = await validate(model, valBatches, () => koHooks[i]!);
         await appendMetrics(out, { step: at, split: 'val', knockout: i, ...vk });
+        valKo.push(vk);
       }
       return v;
     };
@@ -235,7 +238,7 @@ export async function trainVlm(loaded: LoadedRecipe, opts: TrainOptions): Promis
       }
     }
     bar.done(lastLoss !== null ? `loss ${lastLoss.toFixed(4)}` : undefined);
-    const finalDir = await writeFinal(out, parts, r, { step, tokens, val, backend: tf.getBackend() });
+    const finalDir = await writeFinal(out, parts, r, { step, tokens, val, valKnockouts: valKo, backend: tf.getBackend() });
     return { out, step, status: 'done', finalDir, lastLoss, val };
   } finally {
     acc.dispose();

@@ -51,6 +51,7 @@ test('resume equivalence: 4 steps straight == 2 steps, interrupted, resumed for 
   const card = readFileSync(join(straight, 'final', 'README.md'), 'utf8');
   assert.match(card, /# native-shapes/);
   assert.match(card, /hard block/);
+  assert.match(card, /under training knockout 0 \("@text-after-image" -> "@eoi".*\): loss \d/);
 });
 
 test('resume refuses a changed recipe, and a used run directory needs --resume', async () => {
