@@ -10,6 +10,7 @@ import { flowSums, stackedShares, type FlowResult, type StackedShares } from '..
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { forwardExamples, inBatches, modelInfo, openInputs, progressOf, rawOf, resultsDoc, writeOutputs, type CommonOptions } from './common.js';
+import type { ResultsDoc } from '../report/results.js';
 
 export interface AttentionOptions extends CommonOptions {
   /** Text after the image (default none). */
@@ -26,7 +27,7 @@ export interface AttentionResult {
   /** Query positions summed over (all examples, all heads counted once per head). */
   queries: number;
   settings: Record<string, unknown>;
-  doc: ReturnType<typeof resultsDoc>;
+  doc: ResultsDoc;
 }
 
 /** The E3 stack as report records: one per (layer, label). */

@@ -13,6 +13,7 @@ import type { NamedHook } from '../hooks/types.js';
 import type { ExtractExample } from '../interventions/extract.js';
 import { imageTensors, loadPipeline, type Pipeline } from '../interventions/pipeline.js';
 import type { ModelInput } from '../model/model.js';
+import { validateResults, type ResultsDoc } from '../report/results.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { noProgress, type ProgressFactory } from '../util/progress.js';
@@ -173,16 +174,30 @@ export function modelInfo(p: Pipeline, o: Pick<CommonOptions, 'checkpoint' | 'na
   };
 }
 
-/** A results document with one model (format "narrowgate-results", version 1): what `narrowgate report` reads. */
-export function resultsDoc(command: string, options: Record<string, unknown>, model: ModelInfo & Record<string, unknown>, data?: { name: string; images: number; classes?: number }) {
-  return {
-    format: 'narrowgate-results' as const,
-    version: 1 as const,
+/** Non-finite numbers (undefined measurements) become null, as the results document expects. */
+function finiteOrNull(v: unknown): unknown {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (Array.isArray(v)) return v.map(finiteOrNull);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, finiteOrNull(x)]));
+  return v;
+}
+
+/**
+ * A results document with one model (format "narrowgate-results", version 1): what `narrowgate report`
+ * reads. Checked against the report's schema here, so a runner can never write a document the report
+ * rejects; fields beyond the schema (extra per-layer numbers) are kept.
+ */
+export function resultsDoc(command: string, options: Record<string, unknown>, model: ModelInfo & Record<string, unknown>, data?: { name: string; images: number; classes?: number }): ResultsDoc {
+  const doc = finiteOrNull({
+    format: 'narrowgate-results',
+    version: 1,
     createdAt: new Date().toISOString(),
     run: { command, ...options },
     ...(data ? { data: [data] } : {}),
     models: [model],
-  };
+  });
+  validateResults(doc, `${command} results`);
+  return doc as ResultsDoc;
 }
 
 /** Writes each file (name -> JSON value) under `dir`, each atomically. Returns the paths written. */

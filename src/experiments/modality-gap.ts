@@ -15,6 +15,7 @@ import { SPECIAL_IDS } from '../tokenizers/word.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { forwardExamples, inBatches, modelInfo, openInputs, progressOf, rawOf, resultsDoc, rowOf, writeOutputs, type CommonOptions } from './common.js';
+import type { ResultsDoc } from '../report/results.js';
 
 export interface ModalityGapOptions extends CommonOptions {
   /** ADP neighbourhood (default 16) and merging threshold (default 1.65). */
@@ -47,7 +48,7 @@ export interface ModalityGapResult {
   settings: Record<string, unknown>;
   /** Per item: image id, the caption used, and the chosen text and image positions. */
   positions: { id: number; caption: string; text: number; image: number }[];
-  doc: ReturnType<typeof resultsDoc>;
+  doc: ResultsDoc;
 }
 
 /** E2 on one layer from the text and image rows (the analysis core's pieces, one kNN for all). */

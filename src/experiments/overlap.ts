@@ -15,6 +15,7 @@ import { imagePositions } from '../interventions/selectors.js';
 import { openStore } from '../store/index.js';
 import { UserError } from '../util/errors.js';
 import { forwardExamples, inBatches, labelOf, layerList, modelInfo, openInputs, progressOf, rawOf, requireLabels, resultsDoc, rowOf, writeOutputs, type CommonOptions } from './common.js';
+import type { ResultsDoc } from '../report/results.js';
 
 export interface OverlapRunOptions extends CommonOptions {
   /** Dataset label field (default "shape" when the dataset has it, else "label"). */
@@ -53,7 +54,7 @@ export interface OverlapRunResult {
   k: number;
   classes: number;
   settings: Record<string, unknown>;
-  doc: ReturnType<typeof resultsDoc>;
+  doc: ResultsDoc;
 }
 
 /** Vectors per (kind, layer): row i belongs to example i. */

@@ -20,6 +20,7 @@ import { SPECIAL_IDS } from '../tokenizers/word.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { classToken, forwardExamples, inBatches, labelOf, modelInfo, openInputs, progressOf, rawOf, requireLabels, resultsDoc, writeOutputs, type CommonOptions } from './common.js';
+import type { ResultsDoc } from '../report/results.js';
 
 export const PATCH_VARIANTS = ['resid', 'attn-input'] as const;
 export type PatchVariant = (typeof PATCH_VARIANTS)[number];
@@ -57,7 +58,7 @@ export interface PatchingResult {
   records: PatchingRecord[];
   pairs: { base: number; target: number; baseValue: string; targetValue: string; tokenA: number; tokenB: number }[];
   settings: Record<string, unknown>;
-  doc: ReturnType<typeof resultsDoc>;
+  doc: ResultsDoc;
 }
 
 /** The patch specs of one variant at layer l (donor run "target"). */

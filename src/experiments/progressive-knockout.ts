@@ -11,6 +11,7 @@ import { compile } from '../interventions/compile.js';
 import { parseInterventions, type KnockoutSpec } from '../interventions/spec.js';
 import { UserError } from '../util/errors.js';
 import { forwardExamples, inBatches, labelOf, modelInfo, openInputs, progressOf, rawOf, requireLabels, resultsDoc, rowOf, writeOutputs, type CommonOptions } from './common.js';
+import type { ResultsDoc } from '../report/results.js';
 import { overlapWithIndex } from './overlap.js';
 
 export const EDGE_SETS = { eoi: '[EOI]', 'image-to-text': 'image->text' } as const;
@@ -43,7 +44,7 @@ export interface ProgressiveKnockoutResult {
   chance: number;
   mode: 'zero' | 'renormalize';
   settings: Record<string, unknown>;
-  doc: ReturnType<typeof resultsDoc>;
+  doc: ResultsDoc;
 }
 
 /** The knockout spec of an edge set over some layers (none for an empty window). */

@@ -7,6 +7,7 @@ import type { DatasetImage } from '../data/open.js';
 import type { SteerSpec } from '../interventions/spec.js';
 import { UserError } from '../util/errors.js';
 import { labelOf, layerList, readImageFile, modelInfo, openInputs, progressOf, resultsDoc, writeOutputs, type CommonOptions } from './common.js';
+import type { ResultsDoc } from '../report/results.js';
 import { classPair, generateTexts, namesClass, pngBase64, sideEffectAccuracy, steerPrompt, steerSpec, steeringVectors, writeVectors, type GenEnv, type SteerOp, type SteerSource } from './steering.js';
 
 interface SteerCommon extends CommonOptions, SteerSource {
@@ -29,7 +30,7 @@ export interface SteeringResult {
   success: boolean;
   spec: SteerSpec;
   settings: Record<string, unknown>;
-  doc: ReturnType<typeof resultsDoc>;
+  doc: ResultsDoc;
 }
 
 function checkOp(op: SteerOp | undefined): SteerOp {
@@ -111,7 +112,7 @@ export interface SweepResult {
   clean: { successRate: number; namesFrom: number; unrelatedAccuracy: number | null; questions: number };
   images: number;
   settings: Record<string, unknown>;
-  doc: ReturnType<typeof resultsDoc>;
+  doc: ResultsDoc;
 }
 
 export async function runSteeringSweep(o: SweepOptions): Promise<SweepResult> {

@@ -30,9 +30,9 @@ test('analyze attention --json equals the library; results.json and figure data 
   const doc = validateResults(JSON.parse(r.stdout));
   const lib = await runAttentionFlow({ checkpoint: f.native, data: f.data, limit: 5, prompt: 'what color is the shape ?', withCaption: false });
   const recs = doc.models[0]!.e3!.records;
-  lib.doc.models[0]!.e3.records.forEach((x, i) => {
+  lib.doc.models[0]!.e3!.records.forEach((x, i) => {
     assert.equal(recs[i]!.label, x.label);
-    assert.ok(Math.abs(recs[i]!.share! - x.share) < 1e-9);
+    assert.ok(Math.abs(recs[i]!.share! - x.share!) < 1e-9);
   });
   assert.ok(existsSync(join(out, 'results.json')) && existsSync(join(out, 'figure-e3.json')));
 });
