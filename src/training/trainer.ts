@@ -69,7 +69,15 @@ async function truncateMetrics(out: string, step: number): Promise<void> {
   const p = join(out, 'metrics.jsonl');
   if (!existsSync(p)) return;
   const lines = (await readFile(p, 'utf8')).split('\n').filter((l) => l.trim() !== '');
-  const keep = lines.filter((l) => (JSON.parse(l) as { step: number }).step <= step);
+  // a line cut short by a kill mid-append does not parse: it goes too
+  const stepOf = (l: string): number => {
+    try {
+      return (JSON.parse(l) as { step: number }).step;
+    } catch {
+      return Infinity;
+    }
+  };
+  const keep = lines.filter((l) => stepOf(l) <= step);
   await writeFile(p, keep.map((l) => l + '\n').join(''));
 }
 

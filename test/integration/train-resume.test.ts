@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadRecipe, train } from '../../src/training/index.js';
@@ -38,6 +38,8 @@ test('resume equivalence: 4 steps straight == 2 steps, interrupted, resumed for 
   const b1 = await train(recipe(4), { out: split, stopAfter: 2 });
   assert.equal(b1.status, 'stopped');
   assert.equal(b1.finalDir, null);
+  // as if killed after step 3's log line and in the middle of the next one
+  appendFileSync(join(split, 'metrics.jsonl'), '{"step":3,"split":"train","loss":9}\n{"step":4,"spl');
   const b2 = await train(recipe(4), { out: split, resume: true });
   assert.equal(b2.status, 'done');
   assert.equal(b2.step, 4);
