@@ -166,8 +166,8 @@ export function e8Figure(doc: ResultsDoc): Figure | null {
 
 /** E8 robustness: each task metric with and without the edit. */
 export function e8RobustnessFigure(doc: ResultsDoc): Figure | null {
-  const values = withSection(doc, 'e8').flatMap(({ m, s }) =>
-    (s.robustness ?? []).flatMap((r) => [
+  const values = doc.models.flatMap((m) =>
+    (m.e8?.robustness ?? []).flatMap((r) => [
       ...(isNum(r.clean) ? [{ model: m.name, measure: `${r.task}: ${r.metric}`, run: 'unedited', value: r.clean }] : []),
       ...(isNum(r.edited) ? [{ model: m.name, measure: `${r.task}: ${r.metric}`, run: 'edited', value: r.edited }] : []),
     ]),

@@ -75,7 +75,7 @@ export function e3Figure(doc: ResultsDoc): Figure | null {
             encoding: {
               x,
               y: { field: 'share', type: 'quantitative', stack: 'zero', title: 'share of text->image attention', scale: { domain: [0, 1.08] } },
-              color: { field: 'label', type: 'nominal', title: 'key position', sort: sortedLabels(values.map((v) => v.label)) },
+              color: { field: 'label', type: 'nominal', title: 'key position', sort: sortedLabels(values.map((v) => v.label)), scale: { scheme: 'tableau20' } },
               order: { field: 'rank', type: 'quantitative' },
               opacity: { condition: { test: 'datum.layer0', value: 0.35 }, value: 1 },
               tooltip: [{ field: 'model' }, { field: 'layer' }, { field: 'label' }, { field: 'share', format: '.3f' }],

@@ -89,14 +89,14 @@ export function knockoutTableHtml(m: ModelResults): string {
 function examplesHtml(doc: ResultsDoc): string {
   const parts: string[] = [];
   for (const m of doc.models) {
-    const ex = m.e8 && !m.errors?.e8 ? m.e8.examples ?? [] : [];
+    const ex = m.e8?.examples ?? [];
     if (ex.length) {
       const cards = ex.map(
         (e) => `<div class="example"><img alt="example image" src="${esc(pngDataUri(e.imagePngBase64))}"><div><i>${esc(e.edit)}</i></div><div>before: ${esc(e.captionBefore)}</div><div>after: ${esc(e.captionAfter)}</div></div>`,
       );
       parts.push(`<h3>${esc(m.name)}: captions before and after an [EOI] edit</h3><div class="examples">${cards.join('')}</div>`);
     }
-    for (const [key, what] of [['examples', 'edit examples'], ['generated', 'image generation']] as const) {
+    for (const [key, what] of [['examples', 'edit examples'], ['robustness', 'robustness after the edit'], ['generated', 'image generation']] as const) {
       const err = m.errors?.[key];
       if (err !== undefined) parts.push(`<p class="status-failed"><b>${esc(m.name)}</b> ${what} failed: ${esc(err)}</p>`);
     }

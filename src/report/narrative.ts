@@ -187,7 +187,8 @@ export function narrate(doc: ResultsDoc): ModelNarrative[] {
       const title = EXPERIMENT_TITLES[k];
       const s = m[k];
       const err = m.errors?.[k];
-      if (err !== undefined) return { experiment: k.toUpperCase(), title, status: 'failed', sentences: [`Failed: ${err}`] };
+      // A failed E8 sweep may still have robustness rows and examples from other stages.
+      if (err !== undefined) return { experiment: k.toUpperCase(), title, status: 'failed', sentences: [`Failed: ${err}`, ...(s && k === 'e8' ? SAY.e8(m, doc).filter((x) => !x.startsWith('No steering')) : [])] };
       if (!s) return { experiment: k.toUpperCase(), title, status: 'not run', sentences: ['Not run.'] };
       return { experiment: k.toUpperCase(), title, status: 'ok', sentences: SAY[k](m, doc) };
     });
