@@ -3,6 +3,7 @@
  * NgramIndex, so the scorers work on small arrays and dense scratch buffers instead of one hash map
  * of n-gram strings per caption.
  */
+import { PairTable } from './pair-table.js';
 
 const PY_WHITESPACE = /[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
 
@@ -19,13 +20,13 @@ export interface CookedCaption { words: number; orders: OrderCounts[] }
 
 /**
  * Interns n-grams to dense integer ids. Words get ids through one string map; a k-gram (k >= 2) is
- * keyed by the number (id of its first k-1 words) * 2^21 + (id of its last word), so only words
- * are hashed as strings. Distinct n-grams must stay below 2^31 and distinct words below 2^21.
+ * keyed by the pair (id of its first k-1 words, id of its last word) in an int32 hash table
+ * (pair-table.ts), so only words are hashed as strings. Distinct n-grams must stay below 2^31.
  */
 export class NgramIndex {
   private readonly words = new Map<string, number>();
   private readonly unigram: number[] = [];
-  private readonly composite = new Map<number, number>();
+  private readonly composite = new PairTable();
   private next = 0;
   private stamp: number[] = [];
   private pos: number[] = [];
@@ -54,11 +55,10 @@ export class NgramIndex {
   }
 
   private extend(prefix: number, word: number): number {
-    const key = prefix * 2 ** 21 + word;
-    let id = this.composite.get(key);
-    if (id === undefined) {
+    let id = this.composite.get(prefix, word);
+    if (id === -1) {
       id = this.fresh();
-      this.composite.set(key, id);
+      this.composite.set(prefix, word, id);
     }
     return id;
   }
