@@ -36,6 +36,8 @@ export interface TrainerState {
   knockoutRng: number;
   tokens: number;
   elapsedS: number;
+  /** Replicas the run used (absent = 1). */
+  workers?: number;
 }
 
 export interface CheckpointParts {

@@ -23,7 +23,8 @@ import type { VLModel } from '../model/model.js';
 import { AdamW, GradAccumulator, clipByGlobalNorm, disposeGrads, type Grads } from './optimizer.js';
 import { learningRate } from './schedule.js';
 import { MixtureSampler, makeBatch } from './batches.js';
-import { evalBatch, lossAndGrads, toStepBatch, type StepBatch } from './step.js';
+import { evalBatch, toStepBatch, type StepBatch } from './step.js';
+import { createStepRunner, type StepRunner } from './parallel.js';
 import { prepareData, type TrainData } from './data-setup.js';
 import { compileTrainingKnockouts, initFromCheckpoint, modelConfig, trainableParams } from './model-setup.js';
 import { createModel } from '../model/factory.js';
@@ -39,7 +40,12 @@ export interface TrainOptions {
   progress?: ProgressFactory;
   /** Stop after this many updates, with a checkpoint, as an interruption would (continue with resume). */
   stopAfter?: number;
-  /** Extra hooks for update `step` (fault injection in tests, probes). */
+  /**
+   * Replicas computing each micro-batch (1 = this thread; N > 1 = this thread and N-1 worker
+   * threads, parallel.ts). Runs with the same count are deterministic and resume exactly.
+   */
+  workers?: number;
+  /** Extra hooks for update `step` (fault injection in tests, probes; such steps run on this thread). */
   extraHooks?: (step: number) => NamedHook[];
   /** Receives one-line notes (the CLI logs them). */
   note?: (message: string) => void;
@@ -78,7 +84,7 @@ async function truncateMetrics(out: string, step: number): Promise<void> {
     }
   };
   const keep = lines.filter((l) => stepOf(l) <= step);
-  await writeFile(p, keep.map((l) => l + '\n').join(''));
+  await writeFileAtomic(p, keep.map((l) => l + '\n').join(''));
 }
 
 async function checkResumable(out: string, r: Recipe): Promise<void> {
@@ -122,6 +128,7 @@ export async function trainVlm(loaded: LoadedRecipe, opts: TrainOptions): Promis
   const { params } = trainableParams(model, r.freeze);
   const opt = new AdamW(params, { beta1: r.optim.beta1, beta2: r.optim.beta2, eps: r.optim.eps, weightDecay: r.optim.weight_decay });
   const acc = new GradAccumulator();
+  let runner: StepRunner | null = null;
   try {
     const sampler = new MixtureSampler(data.train, r.data.mixture, r.seed, 'training data mixture (train split)');
     let koRng = new Rng(r.seed + 7919);
@@ -139,7 +146,8 @@ export async function trainVlm(loaded: LoadedRecipe, opts: TrainOptions): Promis
       ({ step, tokens } = ck.state);
       elapsedBefore = ck.state.elapsedS;
       await truncateMetrics(out, step);
-      note(`resuming ${out} from step ${step}`);
+      const was = ck.state.workers ?? 1, now = opts.workers ?? 1;
+      note(`resuming ${out} from step ${step}${was !== now ? ` (it ran with ${was} workers, now ${now}: sums round differently, so it will not match an uninterrupted run bit for bit)` : ''}`);
     } else {
       if (r.init.from) {
         const { loaded: n, missing } = await initFromCheckpoint(model, r.init.from, r.init.allow_missing);
@@ -158,6 +166,7 @@ export async function trainVlm(loaded: LoadedRecipe, opts: TrainOptions): Promis
     for (let i = 0; i < r.train.val_batches; i++) valBatches.push(await batchOf(valSampler.take(r.train.batch_size)));
     const kos = r.intervention.knockouts;
     const koHooks = await compileTrainingKnockouts(kos, model);
+    runner = await createStepRunner({ workers: opts.workers ?? 1, model, params, knockouts: kos, knockoutHooks: koHooks });
     const parts: CheckpointParts = { model, config, tokenizer: data.tokenizer, imageTokenizer: data.imageTokenizer, recipeYaml };
     const sched = { lr: r.optim.lr, warmup: r.schedule.warmup, total: r.train.steps, minLrRatio: r.schedule.min_lr_ratio };
     let valKo: ValMetrics[] = [];
@@ -184,8 +193,7 @@ export async function trainVlm(loaded: LoadedRecipe, opts: TrainOptions): Promis
       const losses: tf.Scalar[] = [];
       for (let m = 0; m < r.train.grad_accum; m++) {
         const sb = await batchOf(sampler.take(r.train.batch_size));
-        const hooks = [...(ko !== null ? koHooks[ko]! : []), ...(opts.extraHooks?.(s) ?? [])];
-        const { loss, grads } = lossAndGrads(model, params, sb, hooks);
+        const { loss, grads } = await runner.lossAndGrads(sb, ko, opts.extraHooks?.(s) ?? []);
         acc.add(grads);
         disposeGrads(grads);
         losses.push(loss);
@@ -237,7 +245,7 @@ export async function trainVlm(loaded: LoadedRecipe, opts: TrainOptions): Promis
       bar.tick(1, info);
       if (done % r.train.val_every === 0 || done === r.train.steps) val = await runValidation(done);
       if (ckptNow || stopNow) {
-        const state: TrainerState = { step, sampler: sampler.state(), knockoutRng: koRng.snapshot, tokens, elapsedS: elapsedBefore + (Date.now() - t0) / 1000 };
+        const state: TrainerState = { step, sampler: sampler.state(), knockoutRng: koRng.snapshot, tokens, elapsedS: elapsedBefore + (Date.now() - t0) / 1000, workers: runner.workers };
         await saveTrainingCheckpoint(out, parts, await opt.getState(), state, r.train.keep_checkpoints);
       }
       if (stopNow) {
@@ -249,6 +257,7 @@ export async function trainVlm(loaded: LoadedRecipe, opts: TrainOptions): Promis
     const finalDir = await writeFinal(out, parts, r, { step, tokens, val, valKnockouts: valKo, backend: tf.getBackend() });
     return { out, step, status: 'done', finalDir, lastLoss, val };
   } finally {
+    await runner?.dispose();
     acc.dispose();
     opt.dispose();
     model.dispose();

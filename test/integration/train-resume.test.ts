@@ -64,3 +64,20 @@ test('resume refuses a changed recipe, and a used run directory needs --resume',
   const changed = loadRecipe('recipes/native-shapes.yaml', [...tinySets(w, 4), 'optim.lr=1e-3']);
   await assert.rejects(train(changed, { out, resume: true }), (e: unknown) => e instanceof UserError && /"optim"/.test(e.message));
 });
+
+test('with 2 workers: resume is exact too, and the losses match the single-thread run up to rounding', async () => {
+  const one = join(w.root, 'one');
+  const straight = join(w.root, 'w2-straight');
+  const split = join(w.root, 'w2-split');
+  await train(recipe(3), { out: one });
+  await train(recipe(3), { out: straight, workers: 2 });
+  await train(recipe(3), { out: split, workers: 2, stopAfter: 2 });
+  await train(recipe(3), { out: split, workers: 2, resume: true });
+  assert.deepEqual(losses(split), losses(straight));
+  assert.ok(readFileSync(join(straight, 'final/model.safetensors')).equals(readFileSync(join(split, 'final/model.safetensors'))));
+  const a = losses(one), b = losses(straight);
+  assert.equal(a.length, 3);
+  a.forEach((l, i) => assert.ok(Math.abs((l[1] as number) - (b[i]![1] as number)) < 1e-4, `step ${l[0]}: ${l[1]} vs ${b[i]![1]}`));
+  const state = JSON.parse(readFileSync(join(straight, 'checkpoints/step-00000003/trainer_state.json'), 'utf8')) as { workers: number };
+  assert.equal(state.workers, 2);
+});

@@ -15,6 +15,7 @@ interface TrainArgs extends GlobalArgs {
   out?: string;
   resume?: boolean;
   'stop-after'?: number;
+  workers?: number;
   'dry-run'?: boolean;
 }
 
@@ -28,11 +29,13 @@ export const trainCommand: AnyCommand = {
       .option('out', { type: 'string', describe: 'run directory (default: runs/<recipe name>)' })
       .option('resume', { type: 'boolean', default: false, describe: 'continue from the latest checkpoint in --out (same recipe required)' })
       .option('stop-after', { type: 'number', describe: 'stop after this many steps (after checkpointing), to continue later with --resume' })
+      .option('workers', { type: 'number', default: 1, describe: 'replicas per micro-batch: this thread plus N-1 worker threads (wasm/cpu use one core each); keep it fixed across --resume' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'validate the recipe and print it resolved, without training' })
       .example('$0 train recipes/vq-shapes.yaml', 'fit the image tokenizer of the native shapes models')
       .example('$0 train recipes/native-shapes.yaml --set train.steps=200 --out runs/quick', 'a shorter run into runs/quick')
       .example('$0 train recipes/distribute.yaml --resume', 'continue an interrupted fine-tune')
       .example('$0 train recipes/native-shapes.yaml --stop-after 1000', 'train in slices: stop at step 1000, later --resume')
+      .example('$0 train recipes/native-shapes.yaml --workers 2 --backend wasm', 'use both cores of a 2-core machine')
       .example('$0 train recipes/adapter-shapes.yaml --dry-run --set model.d_model=64', 'check a recipe and its overrides'),
   handler: handler<TrainArgs>(async (a) => {
     if (!a.recipe) throw new UserError('Name a recipe file, e.g. narrowgate train recipes/native-shapes.yaml.');
@@ -47,6 +50,7 @@ export const trainCommand: AnyCommand = {
     const result = await train(loaded, {
       out,
       resume: a.resume,
+      workers: a.workers ?? 1,
       ...(a['stop-after'] !== undefined ? { stopAfter: a['stop-after'] } : {}),
       progress: a.quiet ? noProgress : createProgress,
       note: (m) => log(m),
