@@ -150,7 +150,8 @@ function issueMessage(issue: z.ZodIssue, value: unknown): string {
     const inner = issue.unionErrors.flatMap((e) => e.issues).find((i) => i.code !== 'invalid_type');
     msg = inner ? `${formatPath(inner.path.slice(issue.path.length)).replace(/^\./, '')} ${inner.message}`.trim() : 'expected a selector string, a list, or an object of the documented form';
   }
-  return msg.replace(/\.+$/, '');
+  // zod's messages can be two sentences ("Invalid enum value. Expected ..."): keep ours one
+  return msg.replace(/\.+$/, '').replace(/\.\s+([A-Z])/g, (_m, c: string) => `; ${c.toLowerCase()}`);
 }
 
 function getPath(obj: unknown, path: (string | number)[]): unknown {
