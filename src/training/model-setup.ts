@@ -75,7 +75,12 @@ export function trainableParams(model: VLModel, freeze: readonly string[]): { pa
 
 /** Copies a checkpoint's weights into the model by name; groups in allowMissing may be absent from it. */
 export async function initFromCheckpoint(model: VLModel, dir: string, allowMissing: readonly string[]): Promise<{ loaded: number; missing: string[] }> {
-  const { tensors } = await loadCheckpoint(dir);
+  const { tensors, config } = await loadCheckpoint(dir);
+  const family = (config as { family?: unknown } | null)?.family;
+  if (family !== model.family) {
+    const a = (w: string): string => `${/^[aeiou]/.test(w) ? 'an' : 'a'} ${w}`;
+    throw new UserError(`init.from ${dir} is ${typeof family === 'string' ? a(family) : 'not a narrowgate'} checkpoint but the recipe trains ${a(model.family)} model; expected ${a(model.family)} checkpoint.`);
+  }
   const params = model.namedParameters();
   const missing: string[] = [];
   let loaded = 0;
