@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { globalOptions, emit, handler, type AnyCommand, type GlobalArgs } from '../run.js';
 import { initBackend } from '../../backend/index.js';
 import { loadRecipe, train } from '../../training/index.js';
+import { defaultWorkers } from '../../training/parallel.js';
 import { createProgress, noProgress } from '../../util/progress.js';
 import { log } from '../../util/log.js';
 import { UserError } from '../../util/errors.js';
@@ -29,7 +30,7 @@ export const trainCommand: AnyCommand = {
       .option('out', { type: 'string', describe: 'run directory (default: runs/<recipe name>)' })
       .option('resume', { type: 'boolean', default: false, describe: 'continue from the latest checkpoint in --out (same recipe required)' })
       .option('stop-after', { type: 'number', describe: 'stop after this many steps (after checkpointing), to continue later with --resume' })
-      .option('workers', { type: 'number', default: 1, describe: 'replicas per micro-batch: this thread plus N-1 worker threads (wasm/cpu use one core each); keep it fixed across --resume' })
+      .option('workers', { type: 'number', default: defaultWorkers(), describe: 'replicas per micro-batch: this thread plus N-1 worker threads (wasm/cpu use one core each; default: the cores available, 1 = no worker threads); keep it fixed across --resume' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'validate the recipe and print it resolved, without training' })
       .example('$0 train recipes/vq-shapes.yaml', 'fit the image tokenizer of the native shapes models')
       .example('$0 train recipes/native-shapes.yaml --set train.steps=200 --out runs/quick', 'a shorter run into runs/quick')
@@ -50,7 +51,7 @@ export const trainCommand: AnyCommand = {
     const result = await train(loaded, {
       out,
       resume: a.resume,
-      workers: a.workers ?? 1,
+      workers: a.workers ?? defaultWorkers(),
       ...(a['stop-after'] !== undefined ? { stopAfter: a['stop-after'] } : {}),
       progress: a.quiet ? noProgress : createProgress,
       note: (m) => log(m),
