@@ -47,7 +47,7 @@ export interface OverlapBench {
   peer: { ok: boolean; s?: number; overlap?: number; blas_threads?: number; error?: string };
 }
 
-export const HNSW_PARAMS = { M: 16, efConstruction: 100, ef: 64 };
+export const HNSW_PARAMS = { M: 16, efConstruction: 40, ef: 48 };
 
 export async function benchOverlap(set: BenchSettings, n: number): Promise<OverlapBench> {
   const d = 256, k = 30;
