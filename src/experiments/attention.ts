@@ -45,7 +45,7 @@ export function attentionRecords(stack: StackedShares): { layer: number; label: 
 export async function runAttentionFlow(o: AttentionOptions): Promise<AttentionResult> {
   const threshold = o.threshold ?? 0.01;
   if (!(threshold > 0 && threshold < 1)) throw new UserError(`--threshold ${threshold} is invalid; expected a share between 0 and 1, e.g. 0.01.`);
-  const { p, ds, images } = await openInputs(o);
+  const { p, ds, images, edit } = await openInputs(o);
   try {
     const L = p.model.config.decoder.nLayers;
     const names = Array.from({ length: L }, (_, l) => `blocks.${l}.attn.hook_pattern`);
@@ -59,7 +59,7 @@ export async function runAttentionFlow(o: AttentionOptions): Promise<AttentionRe
         const caps = ds.captions(im.id);
         return { id: im.id, image: rawOf(im), prompt: o.prompt, target: withCaption && caps.length ? caps[rng.int(caps.length)] : undefined };
       }));
-      const r = await forwardExamples(p, exs, names);
+      const r = await forwardExamples(p, exs, names, [], { edit });
       exs.forEach((e, b) => {
         const T = e.ids.length;
         const first = r.acts.get(names[0]!)!;
@@ -94,7 +94,7 @@ export async function runAttentionFlow(o: AttentionOptions): Promise<AttentionRe
     const stack = stackedShares(flow, threshold);
     const settings = {
       hook: 'blocks.{l}.attn.hook_pattern', queries: 'text after [EOI]', aggregation: 'ratio of means (sum over examples, heads and queries, then normalise)',
-      threshold, prompt: o.prompt ?? '', withCaption, examples: images.length, split: o.split ?? 'all',
+      threshold, prompt: o.prompt ?? '', withCaption, interventions: edit.specs, examples: images.length, split: o.split ?? 'all',
       layer0: 'at layer 0 [EOI] is only its embedding: its share carries no image information',
     };
     const info = modelInfo(p, o);

@@ -4,13 +4,16 @@
  * the logits at each example's last prompt position, the results document in src/report's shape, and
  * atomic output files. Everything returns plain arrays; tensors never leave this module.
  */
-import { basename, join, resolve as resolvePath } from 'node:path';
+import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { decodeResize, type RawImage } from '../data/images.js';
 import { openDataset, type Dataset, type DatasetImage } from '../data/open.js';
 import { runWithCache, type ActivationCache } from '../hooks/run.js';
 import type { NamedHook } from '../hooks/types.js';
+import { readSpecFile } from '../interventions/commands.js';
+import { compile } from '../interventions/compile.js';
 import type { ExtractExample } from '../interventions/extract.js';
+import type { InterventionSpec } from '../interventions/spec.js';
 import { imageTensors, loadPipeline, type Pipeline } from '../interventions/pipeline.js';
 import type { ModelInput } from '../model/model.js';
 import { validateResults, type ResultsDoc } from '../report/results.js';
@@ -35,12 +38,26 @@ export interface CommonOptions {
   /** Directory for results.json and the figure data; nothing is written without it. */
   out?: string;
   progress?: ProgressFactory;
+  /** Interventions active in every run of the experiment (a spec file, or specs): recorded in the results. */
+  edit?: string;
+  interventions?: InterventionSpec[];
+}
+
+/** The interventions applied to every run of an experiment, compiled once. */
+export interface Edit {
+  specs: InterventionSpec[];
+  hooks: NamedHook[];
+  /** The exampleIds array the hooks were compiled with (refilled per batch). */
+  exampleIds: number[];
+  baseDir?: string;
+  seed?: number;
 }
 
 export interface Inputs {
   p: Pipeline;
   ds: Dataset;
   images: DatasetImage[];
+  edit: Edit;
 }
 
 /** Opens the dataset and the checkpoint (the caller disposes inputs.p). */
@@ -51,8 +68,17 @@ export async function openInputs(o: CommonOptions): Promise<Inputs> {
   let images = [...ds.images(o.split)];
   if (images.length === 0) throw new UserError(`Dataset ${o.data} has no images in split "${o.split}"; expected one of its splits (train, val, test).`);
   if (o.limit !== undefined) images = images.slice(0, o.limit);
+  const specs = [...(o.edit ? await readSpecFile(o.edit) : []), ...(o.interventions ?? [])];
+  const baseDir = o.edit ? dirname(resolvePath(o.edit)) : undefined;
   const p = await loadPipeline(o.checkpoint);
-  return { p, ds, images };
+  try {
+    const exampleIds: number[] = [];
+    const hooks = await compile(specs, p.model, { baseDir, seed: o.seed, exampleIds });
+    return { p, ds, images, edit: { specs, hooks, exampleIds, baseDir, seed: o.seed } };
+  } catch (e) {
+    p.dispose();
+    throw e;
+  }
 }
 
 /** The label of `image` in `field` ("label" = the default field), -1 when it has none. */
@@ -95,11 +121,17 @@ export interface ForwardResult {
 }
 
 /**
- * One forward pass over prepared examples (right-padded to the longest), with `hooks` active,
- * keeping the activations of `names` and the logits at each example's last position.
+ * One forward pass over prepared examples (right-padded to the longest), with the experiment's edit
+ * (when given) and `hooks` active, keeping the activations of `names` and the logits at each
+ * example's last position.
  */
-export async function forwardExamples(p: Pipeline, batch: readonly ExtractExample[], names: readonly string[], hooks: readonly NamedHook[] = [], opts: { keepCache?: boolean } = {}): Promise<ForwardResult> {
+export async function forwardExamples(p: Pipeline, batch: readonly ExtractExample[], names: readonly string[], hooks: readonly NamedHook[] = [], opts: { keepCache?: boolean; edit?: Edit } = {}): Promise<ForwardResult> {
   if (batch.length === 0) return { acts: new Map(), last: [] };
+  if (opts.edit) {
+    opts.edit.exampleIds.length = 0;
+    opts.edit.exampleIds.push(...batch.map((e) => e.id));
+    hooks = [...opts.edit.hooks, ...hooks];
+  }
   const T = Math.max(...batch.map((e) => e.ids.length));
   const pad = p.model.config.special.pad;
   const flat = new Int32Array(batch.length * T).fill(pad);

@@ -67,7 +67,7 @@ export async function clusterLayer(text: Matrix, image: Matrix, k: number, Z: nu
 }
 
 export async function runModalityGap(o: ModalityGapOptions): Promise<ModalityGapResult> {
-  const { p, ds, images } = await openInputs(o);
+  const { p, ds, images, edit } = await openInputs(o);
   try {
     const L = p.model.config.decoder.nLayers;
     const D = p.model.config.decoder.dModel;
@@ -97,8 +97,8 @@ export async function runModalityGap(o: ModalityGapOptions): Promise<ModalityGap
         if (pos.length === 0) throw new UserError(`Example ${e.id} has no image positions; E1 needs images.`);
         return pos[rng.int(pos.length)]!;
       });
-      const r = await forwardExamples(p, exs, names);
-      const ri = native ? await forwardExamples(p, imgExs, names) : r;
+      const r = await forwardExamples(p, exs, names, [], { edit });
+      const ri = native ? await forwardExamples(p, imgExs, names, [], { edit }) : r;
       for (let l = 0; l < L; l++) {
         const a = r.acts.get(names[l]!)!, b = ri.acts.get(names[l]!)!;
         exs.forEach((_, i) => {
@@ -123,7 +123,7 @@ export async function runModalityGap(o: ModalityGapOptions): Promise<ModalityGap
     }
     bar.done();
     const imageOrder = native ? 'caption-then-image' : 'image-then-caption';
-    const settings = { hook: 'blocks.{l}.hook_resid_post', n: items.length, seed: o.seed ?? 0, imageOrder, textPositions: 'one random text position after [EOI]', imagePositions: 'one random image position', metric: 'cosine', k, Z, idEstimator: 'Gride(8,16)', split: o.split ?? 'all' };
+    const settings = { hook: 'blocks.{l}.hook_resid_post', n: items.length, seed: o.seed ?? 0, imageOrder, textPositions: 'one random text position after [EOI]', imagePositions: 'one random image position', metric: 'cosine', k, Z, idEstimator: 'Gride(8,16)', split: o.split ?? 'all', interventions: edit.specs };
     const info = modelInfo(p, o);
     const doc = resultsDoc('analyze modality-gap', { checkpoint: o.checkpoint, data: o.data }, {
       ...info,

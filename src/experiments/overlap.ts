@@ -95,7 +95,7 @@ const slug = (kind: string): string => kind.replace(/[^a-z0-9]+/gi, '-').replace
 export async function runOverlap(o: OverlapRunOptions): Promise<OverlapRunResult> {
   const k = o.k ?? 30;
   if (!(Number.isInteger(k) && k >= 1)) throw new UserError(`--k ${k} is invalid; expected a positive integer (30 in the paper).`);
-  const { p, ds, images } = await openInputs(o);
+  const { p, ds, images, edit } = await openInputs(o);
   try {
     const field = o.labelField ?? defaultField(ds.labelFields);
     const L = p.model.config.decoder.nLayers;
@@ -105,6 +105,7 @@ export async function runOverlap(o: OverlapRunOptions): Promise<OverlapRunResult
     let D = p.model.config.decoder.dModel;
     const kinds = ['[EOI]', 'last image', 'mean image', ...(o.imageOffsets ?? []).map((j) => `pos ${j}`)];
     if (o.store) {
+      if (edit.specs.length) throw new UserError('--edit needs the model run; a store already holds its activations (extract --edit records the edit in the store).');
       if (o.imageOffsets?.length) throw new UserError('--image-offsets needs the model run; with --store only [EOI], last image and mean image are read.');
       ({ labels, d: D } = await storeVectors(o.store, layers, images.map((im) => im.id), vecs, (id) => labelOf(ds.byId(id), field)));
     } else {
@@ -115,7 +116,7 @@ export async function runOverlap(o: OverlapRunOptions): Promise<OverlapRunResult
       const names = layers.map((l) => `blocks.${l}.hook_resid_post`);
       await inBatches(images, o.batchSize ?? 8, progressOf(o), 'overlap', async (batch, start) => {
         const exs = await p.prepare(batch.map((im) => ({ id: im.id, image: rawOf(im), prompt: o.prompt })));
-        const r = await forwardExamples(p, exs, names);
+        const r = await forwardExamples(p, exs, names, [], { edit });
         exs.forEach((e, b) => {
           const img = imagePositions(e.spans);
           if (e.spans.eoi === null || img.length === 0) throw new UserError(`Example ${e.id} has no image or [EOI]; E4 needs images.`);
@@ -149,7 +150,7 @@ export async function runOverlap(o: OverlapRunOptions): Promise<OverlapRunResult
     }
     bar.done();
     records.sort((a, b) => a.layer - b.layer);
-    const settings = { hook: 'blocks.{l}.hook_resid_post', labelField: field, k, metric: 'euclidean', method: o.exact ? 'exact' : 'hnsw', classWeighting: 'equal', n, classes, source: o.store ? `store ${o.store}` : 'model run', indexDir: indexDir ?? null, prompt: o.prompt ?? '', split: o.split ?? 'all' };
+    const settings = { hook: 'blocks.{l}.hook_resid_post', labelField: field, k, metric: 'euclidean', method: o.exact ? 'exact' : 'hnsw', classWeighting: 'equal', n, classes, source: o.store ? `store ${o.store}` : 'model run', indexDir: indexDir ?? null, prompt: o.prompt ?? '', split: o.split ?? 'all', interventions: edit.specs };
     const chance = 1 / classes;
     const info = modelInfo(p, o);
     const doc = resultsDoc('analyze overlap', { checkpoint: o.checkpoint, data: o.data }, {

@@ -100,7 +100,7 @@ export async function runPatching(o: PatchingOptions): Promise<PatchingResult> {
   const attribute = o.attribute ?? 'shape';
   const variants = o.variants ?? [...PATCH_VARIANTS];
   for (const v of variants) if (!(PATCH_VARIANTS as readonly string[]).includes(v)) throw new UserError(`Patch variant "${v}" is unknown; expected ${PATCH_VARIANTS.join(' or ')}.`);
-  const { p, ds, images } = await openInputs(o);
+  const { p, ds, images, edit } = await openInputs(o);
   try {
     const L = p.model.config.decoder.nLayers;
     const layers = o.layers === undefined || o.layers === 'all' ? Array.from({ length: L }, (_, l) => l) : o.layers;
@@ -126,14 +126,14 @@ export async function runPatching(o: PatchingOptions): Promise<PatchingResult> {
       };
       const bases = await p.prepare(batch.map((q) => item(q.base, ds.get(q.base))));
       const targets = await p.prepare(batch.map((q) => item(q.target, ds.get(q.base))));
-      const clean = await forwardExamples(p, bases, o.selfDonor ? donorNames : [], [], { keepCache: o.selfDonor });
-      const tgt = await forwardExamples(p, targets, o.selfDonor ? [] : donorNames, [], { keepCache: !o.selfDonor });
+      const clean = await forwardExamples(p, bases, o.selfDonor ? donorNames : [], [], { keepCache: o.selfDonor, edit });
+      const tgt = await forwardExamples(p, targets, o.selfDonor ? [] : donorNames, [], { keepCache: !o.selfDonor, edit });
       try {
         const donor = o.selfDonor ? { cache: clean.cache!, spans: bases.map((e) => e.spans) } : { cache: tgt.cache!, spans: targets.map((e) => e.spans) };
         const donors = { target: donor };
         for (const v of variants) for (const l of layers) {
           const hooks = await compile(patchSpecs(v, l, L), p.model, { donors, seed: o.seed });
-          const patched = await forwardExamples(p, bases, [], hooks);
+          const patched = await forwardExamples(p, bases, [], hooks, { edit });
           const list = perCell.get(key(v, l)) ?? [];
           batch.forEach((q, b) => list.push({ clean: clean.last[b]!, patched: patched.last[b]!, target: tgt.last[b]!, tokenA: q.tokenA, tokenB: q.tokenB }));
           perCell.set(key(v, l), list);
@@ -145,7 +145,7 @@ export async function runPatching(o: PatchingOptions): Promise<PatchingResult> {
     });
     const records: PatchingRecord[] = [];
     for (const v of variants) for (const l of layers) records.push({ layer: l, variant: v, specs: patchSpecs(v, l, L), ...patchingSummary(perCell.get(key(v, l))!) });
-    const settings = { attribute, prompt: template, pairs: pairs.length, pairSource: o.pairList ? 'explicit' : 'dataset', donor: o.selfDonor ? 'the base itself (control)' : 'the target image', readout: 'next-token logits at the last prompt position', classTokens: 'first token of each class name', variants, split: o.split ?? 'all' };
+    const settings = { attribute, prompt: template, pairs: pairs.length, pairSource: o.pairList ? 'explicit' : 'dataset', donor: o.selfDonor ? 'the base itself (control)' : 'the target image', readout: 'next-token logits at the last prompt position', classTokens: 'first token of each class name', variants, split: o.split ?? 'all', interventions: edit.specs };
     const info = modelInfo(p, o);
     const doc = resultsDoc('patch', { checkpoint: o.checkpoint, data: o.data }, {
       ...info, e7: { settings, pairs: pairs.length, records: records.map((r) => ({ layer: r.layer, variant: r.variant, similarity: r.similarity, baseline: r.baseline, flipAccuracy: r.flipAccuracy, specs: r.specs })) },

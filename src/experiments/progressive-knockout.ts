@@ -62,7 +62,7 @@ export async function runProgressiveKnockout(o: ProgressiveKnockoutOptions): Pro
   const mode = o.mode ?? 'zero';
   if (mode !== 'zero' && mode !== 'renormalize') throw new UserError(`--mode ${String(mode)} is invalid; expected zero or renormalize.`);
   const k = o.k ?? 30;
-  const { p, ds, images } = await openInputs(o);
+  const { p, ds, images, edit } = await openInputs(o);
   try {
     const field = o.labelField ?? (ds.labelFields.shape?.length ? 'shape' : 'label');
     requireLabels(ds, images, field);
@@ -81,7 +81,7 @@ export async function runProgressiveKnockout(o: ProgressiveKnockoutOptions): Pro
       await inBatches(exs, o.batchSize ?? 8, progressOf(o), label, async (batch, start) => {
         exampleIds.length = 0;
         exampleIds.push(...batch.map((e) => e.id));
-        const r = await forwardExamples(p, batch, [name], hooks);
+        const r = await forwardExamples(p, batch, [name], hooks, { edit });
         batch.forEach((e, b) => x.set(rowOf(r.acts.get(name)!, b, e.ids.length - 1), (start + b) * D));
       });
       return x;
@@ -102,7 +102,7 @@ export async function runProgressiveKnockout(o: ProgressiveKnockoutOptions): Pro
       curves[EDGE_SETS[e]] = sweepCurve(L, windows, rs.map((r) => r.overlap));
     }
     const chance = 1 / new Set(labels).size;
-    const settings = { readout: `${name} at the last prompt position`, prompt, labelField: field, k, method: o.exact ? 'exact' : 'hnsw', mode, step: o.step ?? 1, n: labels.length, split: o.split ?? 'all' };
+    const settings = { readout: `${name} at the last prompt position`, prompt, labelField: field, k, method: o.exact ? 'exact' : 'hnsw', mode, step: o.step ?? 1, n: labels.length, split: o.split ?? 'all', interventions: edit.specs };
     const info = modelInfo(p, o);
     const doc = resultsDoc('analyze progressive-knockout', { checkpoint: o.checkpoint, data: o.data }, {
       ...info, e5: { settings, mode, chance, records: records.map((r) => ({ window: r.window, edgeSet: r.edgeSet, overlap: r.overlap, specs: r.specs, ...(r.recall !== null ? { recall: r.recall } : {}) })) },

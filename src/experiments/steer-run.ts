@@ -44,7 +44,7 @@ const editText = (s: SteerSource, op: SteerOp, source: string) => `${op === 'add
 export async function runSteering(o: SteeringOptions): Promise<SteeringResult> {
   const op = checkOp(o.op);
   if (!Number.isFinite(o.alpha)) throw new UserError(`--alpha ${o.alpha} is invalid; expected a finite number.`);
-  const { p, ds } = await openInputs(o);
+  const { p, ds, edit } = await openInputs(o);
   try {
     const [layer] = layerList([o.layer], p.model.config.decoder.nLayers, '--layer');
     const { a } = classPair(ds, o);
@@ -60,23 +60,23 @@ export async function runSteering(o: SteeringOptions): Promise<SteeringResult> {
       if (!first) throw new UserError(`Dataset ${ds.dir} has no image of ${o.attribute} "${o.from}"; pass --image ROW or --image-file FILE.`);
       image = first;
     }
-    const { vectors, source } = await steeringVectors(p, ds, { ...o, op }, [layer!], o.batchSize ?? 8);
+    const { vectors, source } = await steeringVectors(p, ds, { ...o, op }, [layer!], o.batchSize ?? 8, edit);
     const spec = steerSpec(layer!, op, o.alpha, vectors.get(layer!)!);
     const prompt = image.index >= 0 ? steerPrompt(ds, image, o.attribute, o.prompt) : (o.prompt ?? '');
-    const env: GenEnv = { p, ds, batchSize: 1, maxNewTokens: o.maxNewTokens ?? 8, progress: progressOf(o), cache: new Map() };
+    const env: GenEnv = { p, ds, batchSize: 1, maxNewTokens: o.maxNewTokens ?? 8, progress: progressOf(o), cache: new Map(), edit };
     const [before] = await generateTexts(env, [{ image, prompt }], null, 'clean');
     const [after] = await generateTexts(env, [{ image, prompt }], spec, 'steered');
     const success = namesClass(after!, o.to);
     const files = o.out ? await writeVectors(o.out, vectors) : null;
     const recorded = files ? steerSpec(layer!, op, o.alpha, files.get(layer!)!) : spec;
-    const edit = editText(o, op, source);
-    const settings = { attribute: o.attribute, from: o.from, to: o.to, op, vectorSource: source, prompt, image: o.imageFile ?? image.index, maxNewTokens: env.maxNewTokens, decoding: 'greedy, text vocabulary' };
+    const editLabel = editText(o, op, source);
+    const settings = { attribute: o.attribute, from: o.from, to: o.to, op, vectorSource: source, prompt, image: o.imageFile ?? image.index, maxNewTokens: env.maxNewTokens, decoding: 'greedy, text vocabulary', interventions: edit.specs };
     const info = modelInfo(p, o);
     const doc = resultsDoc('steer', { checkpoint: o.checkpoint, data: o.data }, {
       ...info,
       e8: {
-        settings, edit, records: [{ layer: layer!, alpha: o.alpha, successRate: success ? 1 : 0, specs: [recorded] }],
-        examples: [{ imagePngBase64: await pngBase64(image), captionBefore: before!, captionAfter: after!, edit: `layer ${layer}, alpha ${o.alpha}: ${edit}` }],
+        settings, edit: editLabel, records: [{ layer: layer!, alpha: o.alpha, successRate: success ? 1 : 0, specs: [recorded] }],
+        examples: [{ imagePngBase64: await pngBase64(image), captionBefore: before!, captionAfter: after!, edit: `layer ${layer}, alpha ${o.alpha}: ${editLabel}` }],
       },
     });
     if (o.out) await writeOutputs(o.out, { 'results.json': doc, 'figure-e8.json': { model: info.name, prompt, before, after, success, layer, alpha: o.alpha } });
@@ -118,15 +118,15 @@ export interface SweepResult {
 export async function runSteeringSweep(o: SweepOptions): Promise<SweepResult> {
   const op = checkOp(o.op);
   if (o.alphas.length === 0 || o.alphas.some((x) => !Number.isFinite(x))) throw new UserError(`--alphas ${o.alphas.join(',')} is invalid; expected a comma-separated list of numbers, e.g. 0,1,2,4.`);
-  const { p, ds, images: all } = await openInputs({ ...o, limit: undefined });
+  const { p, ds, images: all, edit } = await openInputs({ ...o, limit: undefined });
   try {
     const layers = layerList(o.layers, p.model.config.decoder.nLayers);
     const { a } = classPair(ds, o);
     let images = all.filter((im) => labelOf(im, o.attribute) === a);
     if (o.limit !== undefined) images = images.slice(0, o.limit);
     if (images.length === 0) throw new UserError(`The chosen images of ${ds.dir} include none of ${o.attribute} "${o.from}"; expected images of the class to steer from.`);
-    const { vectors, source } = await steeringVectors(p, ds, { ...o, op }, layers, o.batchSize ?? 8);
-    const env: GenEnv = { p, ds, batchSize: o.batchSize ?? 8, maxNewTokens: o.maxNewTokens ?? 8, progress: progressOf(o), cache: new Map() };
+    const { vectors, source } = await steeringVectors(p, ds, { ...o, op }, layers, o.batchSize ?? 8, edit);
+    const env: GenEnv = { p, ds, batchSize: o.batchSize ?? 8, maxNewTokens: o.maxNewTokens ?? 8, progress: progressOf(o), cache: new Map(), edit };
     const items = images.map((image) => ({ image, prompt: steerPrompt(ds, image, o.attribute, o.prompt) }));
     const rate = (texts: string[], cls: string) => texts.filter((t) => namesClass(t, cls)).length / texts.length;
     const cleanTexts = await generateTexts(env, items, null, 'clean');
@@ -147,12 +147,12 @@ export async function runSteeringSweep(o: SweepOptions): Promise<SweepResult> {
       }
     }
     const clean = { successRate: rate(cleanTexts, o.to), namesFrom: rate(cleanTexts, o.from), unrelatedAccuracy: cleanSide?.accuracy ?? null, questions: cleanSide?.questions ?? 0 };
-    const edit = editText(o, op, source);
-    const settings = { attribute: o.attribute, from: o.from, to: o.to, op, vectorSource: source, prompt: o.prompt ?? DEFAULT_PROMPT_NOTE, images: images.length, alphas: o.alphas, layers, sideEffects: side ? 'VQA accuracy on questions about other attributes, edited - clean' : 'off', clean, maxNewTokens: env.maxNewTokens };
+    const editLabel = editText(o, op, source);
+    const settings = { attribute: o.attribute, from: o.from, to: o.to, op, vectorSource: source, prompt: o.prompt ?? DEFAULT_PROMPT_NOTE, images: images.length, alphas: o.alphas, layers, sideEffects: side ? 'VQA accuracy on questions about other attributes, edited - clean' : 'off', clean, maxNewTokens: env.maxNewTokens, interventions: edit.specs };
     const info = modelInfo(p, o);
     const doc = resultsDoc('steer --sweep', { checkpoint: o.checkpoint, data: o.data }, {
       ...info,
-      e8: { settings, edit, records: records.map((r) => ({ layer: r.layer, alpha: r.alpha, successRate: r.successRate, ...(r.sideEffect !== null ? { sideEffect: r.sideEffect } : {}), specs: [r.spec] })) },
+      e8: { settings, edit: editLabel, records: records.map((r) => ({ layer: r.layer, alpha: r.alpha, successRate: r.successRate, ...(r.sideEffect !== null ? { sideEffect: r.sideEffect } : {}), specs: [r.spec] })) },
     }, { name: ds.meta.name ?? ds.dir, images: images.length });
     if (o.out) await writeOutputs(o.out, { 'results.json': doc, 'figure-e8.json': { model: info.name, clean, records: records.map(({ spec: _s, ...r }) => r), outputs: { clean: cleanTexts } } });
     return { records, clean, images: images.length, settings, doc };

@@ -20,7 +20,7 @@ import { evaluateVqa } from '../metrics/index.js';
 import { openStore } from '../store/index.js';
 import { UserError } from '../util/errors.js';
 import type { ProgressFactory } from '../util/progress.js';
-import { forwardExamples, labelOf, rawOf, readImageFile, rowOf, writeOutputs } from './common.js';
+import { forwardExamples, labelOf, rawOf, readImageFile, rowOf, writeOutputs, type Edit } from './common.js';
 import { DEFAULT_PROMPTS } from './patching.js';
 
 export type SteerOp = 'add' | 'replace' | 'interpolate';
@@ -51,7 +51,7 @@ export function classPair(ds: Dataset, s: SteerSource): { a: number; b: number }
 }
 
 /** Mean [EOI] vector of class c per layer, from a model run over the dataset's images of that class. */
-async function classMeansFromRun(p: Pipeline, ds: Dataset, attribute: string, classes: number[], layers: number[], perClass: number, batchSize: number): Promise<Map<number, Map<number, Float64Array>>> {
+async function classMeansFromRun(p: Pipeline, ds: Dataset, attribute: string, classes: number[], layers: number[], perClass: number, batchSize: number, edit?: Edit): Promise<Map<number, Map<number, Float64Array>>> {
   const D = p.model.config.decoder.dModel;
   const names = layers.map((l) => `blocks.${l}.hook_resid_post`);
   const out = new Map<number, Map<number, Float64Array>>();
@@ -61,7 +61,7 @@ async function classMeansFromRun(p: Pipeline, ds: Dataset, attribute: string, cl
     const sums = new Map(layers.map((l) => [l, new Float64Array(D)]));
     for (let s = 0; s < imgs.length; s += batchSize) {
       const exs = await p.prepare(imgs.slice(s, s + batchSize).map((im) => ({ id: im.id, image: rawOf(im) })));
-      const r = await forwardExamples(p, exs, names);
+      const r = await forwardExamples(p, exs, names, [], { edit });
       exs.forEach((e, b) => layers.forEach((l, i) => rowOf(r.acts.get(names[i]!)!, b, e.spans.eoi!).forEach((v, j) => (sums.get(l)![j]! += v / imgs.length))));
     }
     out.set(c, sums);
@@ -99,11 +99,11 @@ async function classMeansFromStore(path: string, ds: Dataset, attribute: string,
 }
 
 /** The steering vector per layer: mean_b - mean_a (add) or the donor's [EOI] vector (replace / interpolate). */
-export async function steeringVectors(p: Pipeline, ds: Dataset, s: SteerSource, layers: number[], batchSize = 8): Promise<{ vectors: Map<number, Float32Array>; source: string }> {
+export async function steeringVectors(p: Pipeline, ds: Dataset, s: SteerSource, layers: number[], batchSize = 8, edit?: Edit): Promise<{ vectors: Map<number, Float32Array>; source: string }> {
   const op = s.op ?? 'add';
   const { a, b } = classPair(ds, s);
   if (op === 'add') {
-    const means = s.store ? await classMeansFromStore(s.store, ds, s.attribute, [a, b], layers) : await classMeansFromRun(p, ds, s.attribute, [a, b], layers, s.meanImages ?? 64, batchSize);
+    const means = s.store ? await classMeansFromStore(s.store, ds, s.attribute, [a, b], layers) : await classMeansFromRun(p, ds, s.attribute, [a, b], layers, s.meanImages ?? 64, batchSize, edit);
     const vectors = new Map(layers.map((l) => [l, Float32Array.from(means.get(b)!.get(l)!, (v, j) => v - means.get(a)!.get(l)![j]!)] as const));
     return { vectors, source: s.store ? `class means of [EOI] rows in store ${s.store}` : `class means of [EOI] over up to ${s.meanImages ?? 64} dataset images per class` };
   }
@@ -116,7 +116,7 @@ export async function steeringVectors(p: Pipeline, ds: Dataset, s: SteerSource, 
   }
   const [ex] = await p.prepare([{ id: 0, image: raw }]);
   const names = layers.map((l) => `blocks.${l}.hook_resid_post`);
-  const r = await forwardExamples(p, [ex!], names);
+  const r = await forwardExamples(p, [ex!], names, [], { edit });
   return { vectors: new Map(layers.map((l, i) => [l, rowOf(r.acts.get(names[i]!)!, 0, ex!.spans.eoi!)] as const)), source: s.donorImage ? `donor image ${s.donorImage}` : `donor dataset row ${s.donor}` };
 }
 
@@ -139,12 +139,15 @@ export interface GenEnv {
   maxNewTokens: number;
   progress: ProgressFactory;
   cache: RunContext['cache'];
+  /** Interventions active in every generation (beside the steer spec). */
+  edit?: Edit;
 }
 
 /** Greedy texts of (image, prompt) items under a steer spec (none: clean). */
 export async function generateTexts(env: GenEnv, items: { image: DatasetImage; prompt: string }[], spec: SteerSpec | null, label: string): Promise<string[]> {
   const exampleIds: number[] = [];
-  const hooks = spec ? await compile([spec], env.p.model, { exampleIds }) : [];
+  const specs = [...(env.edit?.specs ?? []), ...(spec ? [spec] : [])];
+  const hooks = specs.length ? await compile(specs, env.p.model, { exampleIds, baseDir: env.edit?.baseDir, seed: env.edit?.seed }) : [];
   const ctx: RunContext = { p: env.p, hooks, exampleIds, batchSize: env.batchSize, textOnly: true, progress: env.progress, label, cache: env.cache };
   const tokens = await generateItems(ctx, items, { maxNewTokens: env.maxNewTokens });
   return tokens.map((t) => decodeText(env.p, t));

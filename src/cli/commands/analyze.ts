@@ -19,6 +19,7 @@ export interface ExperimentArgs extends GlobalArgs {
   'batch-size'?: number;
   name?: string;
   out?: string;
+  edit?: string;
 }
 
 /** The options every experiment command takes. */
@@ -31,7 +32,8 @@ export function experimentOptions(y: Argv, outRequired = true) {
     .option('limit', { type: 'number', describe: 'at most this many images' })
     .option('seed', { type: 'number', default: 0, describe: 'seed for random positions, pairs and HNSW' })
     .option('batch-size', { type: 'number', default: 8, describe: 'examples per forward pass' })
-    .option('name', { type: 'string', describe: 'model name in results.json (default: the checkpoint folder name)' });
+    .option('name', { type: 'string', describe: 'model name in results.json (default: the checkpoint folder name)' })
+    .option('edit', { type: 'string', describe: 'intervention spec JSON active in every run (e.g. a knockout that makes a known gate); recorded in results.json' });
 }
 
 /** Checks the common flags, initialises the backend, and returns the runner options. */
@@ -41,7 +43,7 @@ export async function commonFrom(a: ExperimentArgs, command: string): Promise<Co
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new UserError(`${flag} ${v} is invalid; expected a positive integer.`);
   }
   await initBackend(a.backend);
-  return { checkpoint: a.checkpoint, data: a.data, split: a.split, limit: a.limit, seed: a.seed, batchSize: a['batch-size'], name: a.name, out: a.out, progress: a.quiet || a.json ? noProgress : createProgress };
+  return { checkpoint: a.checkpoint, data: a.data, split: a.split, limit: a.limit, seed: a.seed, batchSize: a['batch-size'], name: a.name, out: a.out, edit: a.edit, progress: a.quiet || a.json ? noProgress : createProgress };
 }
 
 /** "all", or layers like 0,2,5 or 0-3. */
