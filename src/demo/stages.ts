@@ -42,8 +42,8 @@ export interface DemoBudget {
 }
 
 export const QUICK_BUDGET: DemoBudget = {
-  images: 48, taskImages: 12, conditions: ['none', 'eoi', 'image-to-text'], modes: ['zero'], repetitions: 1, windowStep: 2, examples: 2, generated: 2,
-  pairs: 12, variants: ['resid'], steerImages: 8, alphas: [0, 2, 4], steerLayers: 'mid',
+  images: 32, taskImages: 8, conditions: ['none', 'eoi', 'image-to-text'], modes: ['zero'], repetitions: 1, windowStep: 2, examples: 1, generated: 2,
+  pairs: 8, variants: ['resid'], steerImages: 6, alphas: [0, 4], steerLayers: 'mid',
 };
 export const FULL_BUDGET: DemoBudget = {
   images: 128, taskImages: 48, conditions: [...E6_CONDITIONS], modes: ['zero', 'renormalize'], repetitions: 3, windowStep: 1, examples: 4, generated: 4,
@@ -202,7 +202,10 @@ export const STAGES: Stage[] = [
       const path = join(ctx.work, 'robustness-edit.json');
       await writeFileAtomic(path, JSON.stringify(spec) + '\n');
       const r = await runRobustness({ checkpoint: ctx.model.dir, suite: ctx.suite!, data: ctx.data.dir, limit: ctx.budget.taskImages, edit: path, progress: ctx.progress });
-      const rows = r.rows.filter((x) => x.condition === 'none').map((x) => ({ task: x.task, metric: x.metric, clean: x.clean, edited: x.edited, spec }));
+      // Each task's primary metric and the object count (as the E6 table), not every sub-score.
+      const primary = new Set(r.clean.runs.flatMap((run) => Object.values(run.tasks).map((t) => `${t.name}/${t.primary}`)));
+      const keep = (x: { task: string; metric: string }) => primary.has(`${x.task}/${x.metric}`) || x.metric === 'object_count';
+      const rows = r.rows.filter((x) => x.condition === 'none' && keep(x)).map((x) => ({ task: x.task, metric: x.metric, clean: x.clean, edited: x.edited, spec }));
       return { robustness: rows };
     },
   },

@@ -132,6 +132,9 @@ const e7: Say = (m) => {
     const sim = argmax(rs, (r) => r.similarity);
     const base = rs.map((r) => r.baseline).find(isNum);
     if (!flip) return `Variant ${v}: no flip accuracy recorded.`;
+    if (flip.value === 0) {
+      return `Patching [EOI] (${v}) flips no pair${s.pairs !== undefined ? ` of ${s.pairs}` : ''} at any layer${sim && base !== undefined ? `; similarity to the target distribution reaches at most ${f2(sim.value)} against ${f2(base)} for the clean run` : ''}.`;
+    }
     const pairs = s.pairs !== undefined ? ` of ${s.pairs} pairs` : ' of the pairs';
     const verdict = flip.value >= THRESHOLDS.success ? `at least ${pct(THRESHOLDS.success)}: the patch through [EOI] decides the answer for most pairs` : `below ${pct(THRESHOLDS.success)}: most pairs keep their answer`;
     const simText = sim && base !== undefined ? `; similarity to the target distribution reaches ${f2(sim.value)} against ${f2(base)} for the clean run` : '';
