@@ -7,7 +7,7 @@
 export * from './common.js';
 export { runModalityGap, clusterLayer, captionThenImage, type ModalityGapOptions, type ModalityGapResult, type ModalityGapLayer } from './modality-gap.js';
 export { runAttentionFlow, attentionRecords, type AttentionOptions, type AttentionResult } from './attention.js';
-export { runOverlap, overlapWithIndex, type OverlapRunOptions, type OverlapRunResult, type OverlapRecord } from './overlap.js';
+export { runOverlap, overlapWithIndex, attentionOutliers, type OverlapRunOptions, type OverlapRunResult, type OverlapRecord } from './overlap.js';
 export { runProgressiveKnockout, edgeSetSpecs, EDGE_SETS, type EdgeSet, type ProgressiveKnockoutOptions, type ProgressiveKnockoutResult, type ProgressiveRecord } from './progressive-knockout.js';
 export { runPatching, patchSpecs, PATCH_VARIANTS, DEFAULT_PROMPTS, type PatchVariant, type PatchingOptions, type PatchingResult, type PatchingRecord } from './patching.js';
 export { steeringVectors, steerSpec, namesClass, classPair, sideEffectAccuracy, generateTexts, type SteerOp, type SteerSource } from './steering.js';

@@ -8,12 +8,13 @@
  * (extract --positions @eoi,@all-image); HNSW indexes are saved in a folder (by default next to the
  * store: STORE.hnsw/) and reused when their fingerprint matches the vectors.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { buildHnsw, loadHnsw, neighbourhoodOverlap, saveHnsw, type HnswIndex, type Matrix } from '../analysis/index.js';
 import { imagePositions } from '../interventions/selectors.js';
 import { openStore } from '../store/index.js';
 import { UserError } from '../util/errors.js';
+import { readJson } from '../util/fs.js';
 import { forwardExamples, inBatches, labelOf, layerList, modelInfo, openInputs, progressOf, rawOf, requireLabels, resultsDoc, rowOf, writeOutputs, type CommonOptions } from './common.js';
 import type { ResultsDoc } from '../report/results.js';
 
@@ -26,6 +27,8 @@ export interface OverlapRunOptions extends CommonOptions {
   layers?: 'all' | number[];
   /** Image offsets (0 = first image token) singled out by E3, each reported as "pos N". */
   imageOffsets?: number[];
+  /** Also the positions E3 singled out: an `analyze attention` output directory (its figure-e3.json). */
+  fromAttention?: string;
   prompt?: string;
   /** Read vectors from this activation store instead of running the model (hook resid_post). */
   store?: string;
@@ -92,7 +95,16 @@ export async function overlapWithIndex(x: Matrix, labels: ArrayLike<number>, o: 
 
 const slug = (kind: string): string => kind.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
 
+/** The image offsets E3 singled out, from an `analyze attention` output directory or its figure-e3.json. */
+export async function attentionOutliers(path: string): Promise<number[]> {
+  const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'figure-e3.json') : path;
+  const doc = await readJson<{ outliers?: unknown }>(file, 'E3 figure data');
+  if (!Array.isArray(doc.outliers) || !doc.outliers.every((x) => Number.isInteger(x) && x >= 0)) throw new UserError(`${file} has no outliers list; expected the figure-e3.json written by "narrowgate analyze attention".`);
+  return doc.outliers as number[];
+}
+
 export async function runOverlap(o: OverlapRunOptions): Promise<OverlapRunResult> {
+  if (o.fromAttention) o = { ...o, imageOffsets: [...new Set([...(o.imageOffsets ?? []), ...(await attentionOutliers(o.fromAttention))])].sort((a, b) => a - b) };
   const k = o.k ?? 30;
   if (!(Number.isInteger(k) && k >= 1)) throw new UserError(`--k ${k} is invalid; expected a positive integer (30 in the paper).`);
   const { p, ds, images, edit } = await openInputs(o);

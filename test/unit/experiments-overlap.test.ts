@@ -101,3 +101,14 @@ test('E4: bad inputs are UserErrors', async () => {
   await assert.rejects(runOverlap({ checkpoint: f.native, data: f.data, k: 3, layers: [7] }), /layer 7 is out of range 0\.\.1/);
   await assert.rejects(runOverlap({ checkpoint: f.native, data: f.data, k: 3, imageOffsets: [99] }), /--image-offsets 99/);
 });
+
+test('E4 --from-attention reads the positions E3 singled out', async () => {
+  const f = await experimentsFixture();
+  const { runAttentionFlow } = await import('../../src/experiments/index.js');
+  const dir = mkdtempSync(join(tmpdir(), 'ng-e3e4-'));
+  const a = await runAttentionFlow({ checkpoint: f.native, data: f.data, limit: 4, threshold: 0.02, out: dir });
+  const r = await runOverlap({ checkpoint: f.native, data: f.data, k: 3, exact: true, fromAttention: dir, imageOffsets: [0] });
+  const kinds = [...new Set(r.records.map((x) => x.positionKind))];
+  assert.deepEqual(kinds, ['[EOI]', 'last image', 'mean image', ...[...new Set([0, ...a.stack.outliers])].sort((x, y) => x - y).map((j) => `pos ${j}`)]);
+  await assert.rejects(runOverlap({ checkpoint: f.native, data: f.data, k: 3, fromAttention: join(dir, 'results.json') }), /has no outliers list/);
+});

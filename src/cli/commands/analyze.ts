@@ -116,7 +116,7 @@ const attentionCommand: AnyCommand = {
 };
 
 interface OverlapArgs extends ExperimentArgs {
-  'label-field'?: string; k?: number; exact?: boolean; layers?: string; 'image-offsets'?: string; prompt?: string; store?: string; 'index-dir'?: string; ef?: number; 'recall-sample'?: number;
+  'label-field'?: string; k?: number; exact?: boolean; layers?: string; 'image-offsets'?: string; 'from-attention'?: string; prompt?: string; store?: string; 'index-dir'?: string; ef?: number; 'recall-sample'?: number;
 }
 
 const overlapCommand: AnyCommand = {
@@ -129,6 +129,7 @@ const overlapCommand: AnyCommand = {
       .option('exact', { type: 'boolean', default: false, describe: 'exact kNN instead of HNSW' })
       .option('layers', { type: 'string', default: 'all', describe: 'all, or layers like 0,2,5 or 0-3' })
       .option('image-offsets', { type: 'string', describe: 'image positions singled out by E3 (offsets in the image span), e.g. 5,12' })
+      .option('from-attention', { type: 'string', describe: 'also the positions E3 singled out: an analyze attention --out directory' })
       .option('prompt', { type: 'string', describe: 'text after the image' })
       .option('store', { type: 'string', describe: 'read vectors from this activation store (extract --positions @eoi,@all-image) instead of running the model' })
       .option('index-dir', { type: 'string', describe: 'where HNSW indexes are saved and reused (default STORE.hnsw, else OUT/hnsw)' })
@@ -139,7 +140,7 @@ const overlapCommand: AnyCommand = {
   handler: handler<OverlapArgs>(async (a) => {
     const r = await runOverlap({
       ...(await commonFrom(a, 'analyze overlap')), labelField: a['label-field'], k: a.k, exact: a.exact, layers: parseLayers(a.layers),
-      imageOffsets: a['image-offsets'] ? parseNumbers(a['image-offsets'], '--image-offsets', true) : undefined, prompt: a.prompt, store: a.store, indexDir: a['index-dir'], ef: a.ef, recallSample: a['recall-sample'],
+      imageOffsets: a['image-offsets'] ? parseNumbers(a['image-offsets'], '--image-offsets', true) : undefined, fromAttention: a['from-attention'], prompt: a.prompt, store: a.store, indexDir: a['index-dir'], ef: a.ef, recallSample: a['recall-sample'],
     });
     const kinds = [...new Set(r.records.map((x) => x.positionKind))];
     const layers = [...new Set(r.records.map((x) => x.layer))];
