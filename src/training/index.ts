@@ -1,9 +1,11 @@
 /**
  * Training API.
  *   loadRecipe(path, sets?) -> LoadedRecipe            recipes/*.yaml with `extends` and --set overrides
- *   train(loaded, {out, resume?, progress?, note?})    runs the recipe's task into the run directory
+ *   train(loaded, {out, resume?, workers?, stopAfter?, progress?, note?})
+ *                                                      runs the recipe's task into the run directory
  *   AdamW / clipByGlobalNorm / GradAccumulator / learningRate   the optimizer pieces
- *   lossAndGrads / evalBatch / toStepBatch             one micro-batch of compute (worker-ready)
+ *   lossAndGrads / evalBatch / toStepBatch             one micro-batch of compute (plain-array batches)
+ *   createStepRunner                                   the same over N replicas (worker threads, parallel.ts)
  * Run directory layout: checkpointing.ts.
  */
 import type { LoadedRecipe } from './recipe.js';
@@ -18,6 +20,7 @@ export { MixtureSampler, buildPools, makeBatch, CAPTION_PROMPT, SOURCES, type So
 export { lossAndGrads, evalBatch, toStepBatch, type StepBatch } from './step.js';
 export { modelConfig, trainableParams, initFromCheckpoint, compileTrainingKnockouts } from './model-setup.js';
 export { latestCheckpoint, stepDirName, type TrainerState } from './checkpointing.js';
+export { createStepRunner, type StepRunner } from './parallel.js';
 export type { TrainOptions, TrainResult, ValMetrics } from './trainer.js';
 
 /** Runs a recipe: the image tokenizer task or the training of a (vision-)language model. */
