@@ -58,12 +58,17 @@ export function e6Figure(doc: ResultsDoc): Figure | null {
     const key = `${v.model}|${v.measure}|${v.condition}|${v.mode}`;
     return seen.has(key) ? false : (seen.add(key), true);
   });
+  // An all-zero metric would give a degenerate axis: an invisible point at 1 gives that panel the range 0..1.
+  const top = new Map<string, number>();
+  for (const v of unique) top.set(`${v.model}|${v.measure}`, Math.max(top.get(`${v.model}|${v.measure}`) ?? 0, v.value as number, v.hi));
+  const withTop = unique.map((v) => ({ ...v, axisTop: (top.get(`${v.model}|${v.measure}`) ?? 0) > 0 ? null : 1 }));
+  const modes = MODES.filter((m) => unique.some((v) => v.mode === m));
   return {
     id: 'e6-knockout-table',
     experiment: 'E6',
     title: 'Knockout on tasks (Table 1)',
     caption: 'Task metrics with attention edges knocked out in every layer: zero = post-softmax zeroing without renormalisation (the paper), renormalize = blocked before the softmax; whiskers span one standard deviation over repetitions.',
-    spec: baseSpec('E6 knockout on tasks', unique, {
+    spec: baseSpec('E6 knockout on tasks', withTop, {
       facet: { row: { field: 'measure', type: 'nominal', title: null }, column: modelColumn(doc) },
       resolve: { scale: { y: 'independent' } },
       spec: {
@@ -76,7 +81,7 @@ export function e6Figure(doc: ResultsDoc): Figure | null {
               x: { field: 'condition', type: 'nominal', sort: order, title: 'knocked out', axis: { labelAngle: -30 } },
               xOffset: { field: 'mode', type: 'nominal', sort: MODES },
               y: { field: 'value', type: 'quantitative', title: 'value' },
-              color: { field: 'mode', type: 'nominal', title: 'mode', scale: { domain: MODES } },
+              color: { field: 'mode', type: 'nominal', title: 'mode', scale: { domain: modes } },
               tooltip: [{ field: 'model' }, { field: 'measure' }, { field: 'condition' }, { field: 'mode' }, { field: 'value', format: '.3f' }],
             },
           },
@@ -84,6 +89,7 @@ export function e6Figure(doc: ResultsDoc): Figure | null {
             mark: { type: 'rule', color: 'black' },
             encoding: { x: { field: 'condition', type: 'nominal', sort: order }, xOffset: { field: 'mode', type: 'nominal', sort: MODES }, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } },
           },
+          { transform: [{ filter: 'datum.axisTop !== null' }], mark: { type: 'point', opacity: 0 }, encoding: { y: { field: 'axisTop', type: 'quantitative' } } },
         ],
       },
     }),
