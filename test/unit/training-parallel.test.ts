@@ -13,6 +13,7 @@ import { trainableParams, compileTrainingKnockouts } from '../../src/training/mo
 import { createStepRunner } from '../../src/training/parallel.js';
 import { shardBatch, shardRange, shardWeights } from '../../src/training/shard.js';
 import type { KnockoutSpec } from '../../src/interventions/spec.js';
+import { UserError } from '../../src/util/errors.js';
 
 before(async () => {
   assert.equal(await tf.setBackend('cpu'), true);
@@ -133,9 +134,12 @@ test('training with 2 workers (and a knockout step) matches 1 worker: losses and
   assert.deepEqual(again.losses, two.losses);
 });
 
-test('bad worker counts are refused', async () => {
+test('bad worker counts are refused; a replica that cannot start reports its error', async () => {
   const model = tinyModel();
   const { params } = trainableParams(model, []);
   await assert.rejects(createStepRunner({ workers: 0, model, params }), /at least 1/);
+  // the worker compiles the knockout specs itself: a layer the model lacks fails there, as a UserError
+  const bad: KnockoutSpec = { ...knockout, layers: [7] };
+  await assert.rejects(createStepRunner({ workers: 2, model, params, knockouts: [bad] }), (e: Error) => e instanceof UserError && /layer/i.test(e.message));
   model.dispose();
 });
