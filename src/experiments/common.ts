@@ -4,6 +4,7 @@
  * the logits at each example's last prompt position, the results document in src/report's shape, and
  * atomic output files. Everything returns plain arrays; tensors never leave this module.
  */
+import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { decodeResize, type RawImage } from '../data/images.js';
@@ -18,7 +19,7 @@ import { imageTensors, loadPipeline, type Pipeline } from '../interventions/pipe
 import type { ModelInput } from '../model/model.js';
 import { validateResults, type ResultsDoc } from '../report/results.js';
 import { UserError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { readJson, writeFileAtomic } from '../util/fs.js';
 import { noProgress, type ProgressFactory } from '../util/progress.js';
 
 /** Options every runner takes. */
@@ -232,11 +233,43 @@ export function resultsDoc(command: string, options: Record<string, unknown>, mo
   return doc as ResultsDoc;
 }
 
-/** Writes each file (name -> JSON value) under `dir`, each atomically. Returns the paths written. */
+/**
+ * Merges a new one-model document into an existing results document: the model of the same name
+ * (and checkpoint) gets the new experiment sections, replacing those it had; another model is
+ * appended; a different checkpoint under the same name replaces that model. Runs are listed in
+ * run.commands. So several commands with one --out build one report.
+ */
+export function mergeResults(existing: ResultsDoc, doc: ResultsDoc): ResultsDoc {
+  const models = [...existing.models];
+  for (const m of doc.models) {
+    const i = models.findIndex((x) => x.name === m.name);
+    if (i < 0) models.push(m);
+    else models[i] = models[i]!.checkpointHash === m.checkpointHash ? { ...models[i]!, ...m } : m;
+  }
+  const prev = (existing.run?.commands as unknown[] | undefined) ?? (existing.run ? [existing.run] : []);
+  const data = [...(existing.data ?? [])];
+  for (const d of doc.data ?? []) if (!data.some((x) => x.name === d.name)) data.push(d);
+  return { ...existing, createdAt: doc.createdAt, run: { ...doc.run, commands: [...prev, doc.run] }, ...(data.length ? { data } : {}), models };
+}
+
+/**
+ * Writes each file (name -> JSON value) under `dir`, each atomically; a results.json already there is
+ * merged with the new one (mergeResults). Returns the paths written.
+ */
 export async function writeOutputs(dir: string, files: Record<string, unknown>): Promise<string[]> {
   const paths: string[] = [];
-  for (const [name, value] of Object.entries(files)) {
+  for (const [name, v] of Object.entries(files)) {
     const path = join(dir, name);
+    let value = v;
+    if (name === 'results.json' && existsSync(path)) {
+      let old: ResultsDoc;
+      try {
+        old = validateResults(await readJson(path, 'results file'), path);
+      } catch (e) {
+        throw new UserError(`${path} exists but is not a narrowgate results document (${(e as Error).message}); choose another --out.`);
+      }
+      value = mergeResults(old, v as ResultsDoc);
+    }
     await writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
     paths.push(path);
   }
