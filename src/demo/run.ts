@@ -1,13 +1,13 @@
 /**
  * runDemo: the whole suite on every given checkpoint, side by side. Generates held-out data, runs
- * each stage (E1/E2, E3, E4, E5, E6, edit examples, generated images) per model, collects one results
- * document (E9 falls out of fine-tunes found among the models), and writes the report under `out`.
- * A failing stage is recorded in the model's `errors` and the demo goes on.
+ * each stage (E1/E2, E3, E4, E5, E6, E7, the E8 sweep and robustness, edit examples, generated
+ * images) per model, collects one results document (E9 falls out of fine-tunes found among the
+ * models), and writes the report under `out`. A failing stage is recorded in the model's `errors`
+ * and the demo goes on. Scratch data lives in OUT/work (removed at the end unless keepWork).
  */
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
 import { sha256File } from '../model/checkpoint.js';
 import { validateResults, type ResultsDoc } from '../report/results.js';
 import { writeReport, type ReportSummary } from '../report/write.js';

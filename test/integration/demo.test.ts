@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { discoverCheckpoints } from '../../src/demo/models.js';
@@ -89,4 +89,16 @@ test('demo --quick writes report.html, results.json and every figure (PNG + vega
   assert.doesNotMatch(html, /https?:\/\/|\/\/cdn/i);
   for (const id of figures) assert.ok(html.includes(`id="fig-${id}"`), `${id} is in the page`);
   assert.ok(!existsSync(join(out, 'work')), 'scratch data removed');
+});
+
+test('demo without checkpoints, or with an unknown stage, exits 1 with one sentence', () => {
+  const empty = join(f.root, 'empty');
+  mkdirSync(empty, { recursive: true });
+  const a = spawnSync(process.execPath, [...CLI, 'demo', '--checkpoints', empty, '--out', join(f.root, 'x')], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(a.status, 1);
+  assert.match(a.stderr, /^narrowgate: No vision-language checkpoints under .*empty/);
+  const b = spawnSync(process.execPath, [...CLI, 'demo', '--checkpoints', f.native, '--stages', 'gap,nope', '--out', join(f.root, 'y')], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(b.status, 1);
+  assert.match(b.stderr, /^narrowgate: Unknown demo stage nope; expected some of gap, attention/);
+  assert.ok(!existsSync(join(f.root, 'x')) && !existsSync(join(f.root, 'y')), 'nothing written');
 });
