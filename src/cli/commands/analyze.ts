@@ -109,9 +109,15 @@ const attentionCommand: AnyCommand = {
   handler: handler<AttnArgs>(async (a) => {
     const r = await runAttentionFlow({ ...(await commonFrom(a, 'analyze attention')), prompt: a.prompt, withCaption: a['with-caption'], threshold: a.threshold });
     const s = r.stack;
+    // at most SHOWN single positions as columns (the largest); the others above the threshold are summed
+    const SHOWN = 6;
+    const peak = s.outliers.map((j, t) => ({ j, t, max: Math.max(...s.outlierShares.map((row) => row[t]!)) })).sort((x, y) => y.max - x.max);
+    const shown = peak.slice(0, SHOWN).sort((x, y) => x.j - y.j);
+    const rest = peak.slice(SHOWN);
+    const head = ['layer', '[EOI]', 'last image', ...shown.map((x) => `pos ${x.j}`), ...(rest.length ? [`${rest.length} more >${s.threshold}`] : []), 'internal'];
     emit(a, r.doc, () =>
       `E3 shares (${r.flow.examples} examples; * layer 0: [EOI] carries no image information)\n` +
-      table(['layer', '[EOI]', 'last image', ...s.outliers.map((j) => `pos ${j}`), 'internal'], s.eoi.map((_, l) => [`${l}${l === 0 ? '*' : ''}`, s.eoi[l]!, s.lastImage[l]!, ...s.outlierShares[l]!, s.internal[l]!])) + wrote(a.out));
+      table(head, s.eoi.map((_, l) => [`${l}${l === 0 ? '*' : ''}`, s.eoi[l]!, s.lastImage[l]!, ...shown.map((x) => s.outlierShares[l]![x.t]!), ...(rest.length ? [rest.reduce((acc, x) => acc + s.outlierShares[l]![x.t]!, 0)] : []), s.internal[l]!])) + wrote(a.out));
   }),
 };
 
