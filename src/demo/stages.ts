@@ -19,7 +19,12 @@ import type { DemoData, DemoDataset } from './data.js';
 import { editExamples, generatedImages } from './examples.js';
 import type { DemoModel } from './models.js';
 
-/** How much work each stage does: --quick and the full demo. */
+/**
+ * How much work each stage does: --quick and the full demo. Measured on 2 busy cores (load ~12) with
+ * random-weight models of the shipped size (d_model 128, 4 layers; random models decode to the token
+ * limit, trained ones stop at <eos>): quick about 80 s per model; full E6 alone about 250 s per model
+ * at 48 images x 3 repetitions, hence 32 x 2 here.
+ */
 export interface DemoBudget {
   /** Images per analysis (E1-E5). */
   images: number;
@@ -46,8 +51,8 @@ export const QUICK_BUDGET: DemoBudget = {
   pairs: 8, variants: ['resid'], steerImages: 6, alphas: [0, 4], steerLayers: 'mid',
 };
 export const FULL_BUDGET: DemoBudget = {
-  images: 128, taskImages: 48, conditions: [...E6_CONDITIONS], modes: ['zero', 'renormalize'], repetitions: 3, windowStep: 1, examples: 4, generated: 4,
-  pairs: 40, variants: ['resid', 'attn-input'], steerImages: 24, alphas: [0, 1, 2, 4, 8], steerLayers: 'all',
+  images: 96, taskImages: 32, conditions: [...E6_CONDITIONS], modes: ['zero', 'renormalize'], repetitions: 2, windowStep: 1, examples: 4, generated: 4,
+  pairs: 32, variants: ['resid', 'attn-input'], steerImages: 16, alphas: [0, 1, 2, 4], steerLayers: 'all',
 };
 
 export interface StageContext {
