@@ -10,5 +10,6 @@ export { runAttentionFlow, attentionRecords, type AttentionOptions, type Attenti
 export { runOverlap, overlapWithIndex, attentionOutliers, type OverlapRunOptions, type OverlapRunResult, type OverlapRecord } from './overlap.js';
 export { runProgressiveKnockout, edgeSetSpecs, EDGE_SETS, type EdgeSet, type ProgressiveKnockoutOptions, type ProgressiveKnockoutResult, type ProgressiveRecord } from './progressive-knockout.js';
 export { runPatching, patchSpecs, PATCH_VARIANTS, DEFAULT_PROMPTS, type PatchVariant, type PatchingOptions, type PatchingResult, type PatchingRecord } from './patching.js';
-export { steeringVectors, steerSpec, namesClass, classPair, sideEffectAccuracy, generateTexts, type SteerOp, type SteerSource } from './steering.js';
+export { steeringVectors, steerSpec, namesClass, classPair, sideEffectAccuracy, generateTexts, generateOutputs, type SteerOp, type SteerSource } from './steering.js';
+export { meanLogProb, logProb } from './fluency.js';
 export { runSteering, runSteeringSweep, type SteeringOptions, type SteeringResult, type SweepOptions, type SweepResult, type SweepRecord } from './steer-run.js';

@@ -8,7 +8,8 @@ import type { SteerSpec } from '../interventions/spec.js';
 import { UserError } from '../util/errors.js';
 import { labelOf, layerList, readImageFile, modelInfo, openInputs, progressOf, resultsDoc, writeOutputs, type CommonOptions } from './common.js';
 import type { ResultsDoc } from '../report/results.js';
-import { classPair, generateTexts, namesClass, pngBase64, sideEffectAccuracy, steerPrompt, steerSpec, steeringVectors, writeVectors, type GenEnv, type SteerOp, type SteerSource } from './steering.js';
+import { meanLogProb } from './fluency.js';
+import { classPair, generateOutputs, generateTexts, namesClass, pngBase64, sideEffectAccuracy, steerPrompt, steerSpec, steeringVectors, writeVectors, type GenEnv, type SteerOp, type SteerSource } from './steering.js';
 
 interface SteerCommon extends CommonOptions, SteerSource {
   prompt?: string;
@@ -104,12 +105,14 @@ export interface SweepRecord {
   /** Unrelated-question VQA accuracy under the edit, and its change from clean (null: no such questions). */
   unrelatedAccuracy: number | null;
   sideEffect: number | null;
+  /** Mean log-probability per generated token under the unedited model (fluency; clean outputs: clean.fluency). */
+  fluency: number | null;
   spec: SteerSpec;
 }
 
 export interface SweepResult {
   records: SweepRecord[];
-  clean: { successRate: number; namesFrom: number; unrelatedAccuracy: number | null; questions: number };
+  clean: { successRate: number; namesFrom: number; unrelatedAccuracy: number | null; questions: number; fluency: number | null };
   images: number;
   settings: Record<string, unknown>;
   doc: ResultsDoc;
@@ -129,7 +132,9 @@ export async function runSteeringSweep(o: SweepOptions): Promise<SweepResult> {
     const env: GenEnv = { p, ds, batchSize: o.batchSize ?? 8, maxNewTokens: o.maxNewTokens ?? 8, progress: progressOf(o), cache: new Map(), edit };
     const items = images.map((image) => ({ image, prompt: steerPrompt(ds, image, o.attribute, o.prompt) }));
     const rate = (texts: string[], cls: string) => texts.filter((t) => namesClass(t, cls)).length / texts.length;
-    const cleanTexts = await generateTexts(env, items, null, 'clean');
+    const cleanOut = await generateOutputs(env, items, null, 'clean');
+    const cleanTexts = cleanOut.texts;
+    const fluencyOf = (tokens: number[][]) => meanLogProb(p, items, tokens, env.batchSize, edit);
     const side = o.sideEffects ?? true;
     const cleanSide = side ? await sideEffectAccuracy(env, images, o.attribute, null) : null;
     const files = o.out ? await writeVectors(o.out, vectors) : null;
@@ -137,22 +142,22 @@ export async function runSteeringSweep(o: SweepOptions): Promise<SweepResult> {
     for (const l of layers) {
       for (const alpha of o.alphas) {
         const spec = steerSpec(l, op, alpha, vectors.get(l)!);
-        const texts = await generateTexts(env, items, spec, `steer L${l} alpha ${alpha}`);
+        const { texts, tokens } = await generateOutputs(env, items, spec, `steer L${l} alpha ${alpha}`);
         const s = side && cleanSide ? await sideEffectAccuracy(env, images, o.attribute, spec) : null;
         records.push({
           layer: l, alpha, successRate: rate(texts, o.to), namesFrom: rate(texts, o.from), changed: texts.filter((t, i) => t !== cleanTexts[i]).length / texts.length,
-          unrelatedAccuracy: s?.accuracy ?? null, sideEffect: s && cleanSide ? s.accuracy - cleanSide.accuracy : null,
+          unrelatedAccuracy: s?.accuracy ?? null, sideEffect: s && cleanSide ? s.accuracy - cleanSide.accuracy : null, fluency: await fluencyOf(tokens),
           spec: files ? steerSpec(l, op, alpha, files.get(l)!) : spec,
         });
       }
     }
-    const clean = { successRate: rate(cleanTexts, o.to), namesFrom: rate(cleanTexts, o.from), unrelatedAccuracy: cleanSide?.accuracy ?? null, questions: cleanSide?.questions ?? 0 };
+    const clean = { successRate: rate(cleanTexts, o.to), namesFrom: rate(cleanTexts, o.from), unrelatedAccuracy: cleanSide?.accuracy ?? null, questions: cleanSide?.questions ?? 0, fluency: await fluencyOf(cleanOut.tokens) };
     const editLabel = editText(o, op, source);
     const settings = { attribute: o.attribute, from: o.from, to: o.to, op, vectorSource: source, prompt: o.prompt ?? DEFAULT_PROMPT_NOTE, images: images.length, alphas: o.alphas, layers, sideEffects: side ? 'VQA accuracy on questions about other attributes, edited - clean' : 'off', clean, maxNewTokens: env.maxNewTokens, interventions: edit.specs };
     const info = modelInfo(p, o);
     const doc = resultsDoc('steer --sweep', { checkpoint: o.checkpoint, data: o.data }, {
       ...info,
-      e8: { settings, edit: editLabel, records: records.map((r) => ({ layer: r.layer, alpha: r.alpha, successRate: r.successRate, ...(r.sideEffect !== null ? { sideEffect: r.sideEffect } : {}), specs: [r.spec] })) },
+      e8: { settings, edit: editLabel, records: records.map((r) => ({ layer: r.layer, alpha: r.alpha, successRate: r.successRate, ...(r.sideEffect !== null ? { sideEffect: r.sideEffect } : {}), fluency: r.fluency, specs: [r.spec] })) },
     }, { name: ds.meta.name ?? ds.dir, images: images.length });
     if (o.out) await writeOutputs(o.out, { 'results.json': doc, 'figure-e8.json': { model: info.name, clean, records: records.map(({ spec: _s, ...r }) => r), outputs: { clean: cleanTexts } } });
     return { records, clean, images: images.length, settings, doc };

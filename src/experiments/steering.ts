@@ -145,12 +145,17 @@ export interface GenEnv {
 
 /** Greedy texts of (image, prompt) items under a steer spec (none: clean). */
 export async function generateTexts(env: GenEnv, items: { image: DatasetImage; prompt: string }[], spec: SteerSpec | null, label: string): Promise<string[]> {
+  return (await generateOutputs(env, items, spec, label)).texts;
+}
+
+/** Greedy texts and generated ids (the stop id included when produced) under a steer spec (none: clean). */
+export async function generateOutputs(env: GenEnv, items: { image: DatasetImage; prompt: string }[], spec: SteerSpec | null, label: string): Promise<{ texts: string[]; tokens: number[][] }> {
   const exampleIds: number[] = [];
   const specs = [...(env.edit?.specs ?? []), ...(spec ? [spec] : [])];
   const hooks = specs.length ? await compile(specs, env.p.model, { exampleIds, baseDir: env.edit?.baseDir, seed: env.edit?.seed }) : [];
   const ctx: RunContext = { p: env.p, hooks, exampleIds, batchSize: env.batchSize, textOnly: true, progress: env.progress, label, cache: env.cache };
   const tokens = await generateItems(ctx, items, { maxNewTokens: env.maxNewTokens });
-  return tokens.map((t) => decodeText(env.p, t));
+  return { texts: tokens.map((t) => decodeText(env.p, t)), tokens };
 }
 
 /** VQA accuracy of the images' questions about attributes other than `attribute` (null when there are none). */

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { experimentsFixture } from '../helpers/experiments-tiny.js';
-import { namesClass, runSteering, runSteeringSweep, steeringVectors } from '../../src/experiments/index.js';
+import { meanLogProb, namesClass, runSteering, runSteeringSweep, steeringVectors } from '../../src/experiments/index.js';
 import { loadPipeline } from '../../src/interventions/pipeline.js';
 import { extractDataset } from '../../src/interventions/commands.js';
 import { runWithCache } from '../../src/hooks/run.js';
@@ -79,7 +79,9 @@ test('E8 sweep: alpha 0 changes nothing; side effects measured on other question
     assert.equal(x.changed, 0);
     assert.equal(x.successRate, r.clean.successRate);
     assert.equal(x.sideEffect, 0);
+    assert.equal(x.fluency, r.clean.fluency);
   }
+  assert.ok(r.clean.fluency! < 0);
   assert.ok(r.records.some((x) => x.alpha === 200 && x.changed > 0), 'a strong edit changes some output');
   const doc = validateResults(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
   assert.equal(doc.models[0]!.e8!.records.length, 4);
@@ -127,4 +129,40 @@ test('E8: bad inputs are UserErrors', async () => {
   await assert.rejects(runSteering({ checkpoint: f.native, data: f.single, attribute: 'shape', from, to: 'circle' === from ? 'square' : 'circle', layer: 9, alpha: 1 }), /--layer: layer 9 is out of range/);
   await assert.rejects(runSteering({ checkpoint: f.native, data: f.single, attribute: 'shape', from, to: 'circle' === from ? 'square' : 'circle', layer: 0, alpha: 1, op: 'replace' }), /needs a donor/);
   await assert.rejects(runSteeringSweep({ checkpoint: f.native, data: f.single, attribute: 'shape', from, to: 'circle' === from ? 'square' : 'circle', alphas: [] }), /--alphas/);
+});
+
+test('fluency: mean per-token log-probability equals a hand computation on unpadded single runs', async () => {
+  const { f } = await classes();
+  const p = await loadPipeline(f.native);
+  try {
+    const imgs = [...f.singleDs.images()].slice(0, 3);
+    const items = imgs.map((image, i) => ({ image, prompt: i === 1 ? 'what shape is in the top left?' : 'a picture of' }));
+    const word = (w: string) => p.tokenizer.encode(w)[0]!;
+    const tokens = [[word('red'), word('circle')], [], [word('blue'), word('star'), 1]];
+    const before = tf.memory().numTensors;
+    const got = await meanLogProb(p, items, tokens, 8);
+    assert.equal(tf.memory().numTensors, before);
+    const per: number[] = [];
+    for (const [i, it] of items.entries()) {
+      if (tokens[i]!.length === 0) continue;
+      const [ex] = await p.prepare([{ id: it.image.id, image: { width: it.image.width, height: it.image.height, channels: it.image.channels, pixels: it.image.pixels }, prompt: it.prompt }]);
+      const seq = [...Array.from(ex!.ids), ...tokens[i]!];
+      const ids = tf.tensor2d([seq], [1, seq.length], 'int32');
+      const logits = p.model.forward({ ids, spans: [ex!.spans] });
+      const all = Array.from(await logits.data());
+      logits.dispose(); ids.dispose();
+      const V = all.length / seq.length;
+      let s = 0;
+      tokens[i]!.forEach((tok, g) => {
+        const row = all.slice((ex!.ids.length - 1 + g) * V, (ex!.ids.length + g) * V);
+        const m = Math.max(...row);
+        s += row[tok]! - m - Math.log(row.reduce((a, v) => a + Math.exp(v - m), 0));
+      });
+      per.push(s / tokens[i]!.length);
+    }
+    assert.ok(Math.abs(got! - (per[0]! + per[1]!) / 2) < 1e-5, `${got} vs ${per}`);
+    assert.equal(await meanLogProb(p, items, [[], [], []], 8), null);
+  } finally {
+    p.dispose();
+  }
 });

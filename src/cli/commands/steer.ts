@@ -47,8 +47,8 @@ export const steerCommand: AnyCommand = {
     if (a.sweep) {
       const r = await runSteeringSweep({ ...o, ...src, layers: parseLayers(a.layers), alphas: parseNumbers(a.alphas ?? '0,1,2,4,8', '--alphas'), sideEffects: a['side-effects'] });
       emit(a, r.doc, () =>
-        `E8 sweep on ${r.images} images of ${src.attribute} "${a.from}" -> "${a.to}" (clean: names "${a.to}" ${r.clean.successRate.toFixed(3)}, unrelated accuracy ${r.clean.unrelatedAccuracy?.toFixed(3) ?? '-'})\n` +
-        table(['layer', 'alpha', 'success', `names ${a.from}`, 'changed', 'side effect'], r.records.map((x) => [x.layer, x.alpha, x.successRate, x.namesFrom, x.changed, x.sideEffect])) +
+        `E8 sweep on ${r.images} images of ${src.attribute} "${a.from}" -> "${a.to}" (clean: names "${a.to}" ${r.clean.successRate.toFixed(3)}, unrelated accuracy ${r.clean.unrelatedAccuracy?.toFixed(3) ?? '-'}, fluency ${r.clean.fluency?.toFixed(3) ?? '-'})\n` +
+        table(['layer', 'alpha', 'success', `names ${a.from}`, 'changed', 'side effect', 'fluency'], r.records.map((x) => [x.layer, x.alpha, x.successRate, x.namesFrom, x.changed, x.sideEffect, x.fluency])) +
         (a.out ? `\nwrote ${a.out}/results.json and figure data` : ''));
       return;
     }
