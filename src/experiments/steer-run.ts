@@ -80,7 +80,8 @@ export async function runSteering(o: SteeringOptions): Promise<SteeringResult> {
         examples: [{ imagePngBase64: await pngBase64(image), captionBefore: before!, captionAfter: after!, edit: `layer ${layer}, alpha ${o.alpha}: ${editLabel}` }],
       },
     });
-    if (o.out) await writeOutputs(o.out, { 'results.json': doc, 'figure-e8.json': { model: info.name, prompt, before, after, success, layer, alpha: o.alpha } });
+    // steer-spec.json: the edit as an intervention spec file (its vector file is relative to it), e.g. for eval robustness --edit
+    if (o.out) await writeOutputs(o.out, { 'results.json': doc, 'figure-e8.json': { model: info.name, prompt, before, after, success, layer, alpha: o.alpha }, 'steer-spec.json': [...edit.specs, recorded] });
     return { prompt, before: before!, after: after!, success, spec: recorded, settings, doc };
   } finally {
     p.dispose();

@@ -10,10 +10,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
 import { experimentsFixture } from '../helpers/experiments-tiny.js';
 import { meanLogProb, namesClass, runSteering, runSteeringSweep, steeringVectors } from '../../src/experiments/index.js';
 import { loadPipeline } from '../../src/interventions/pipeline.js';
-import { extractDataset } from '../../src/interventions/commands.js';
+import { extractDataset, generateWithEdit, readSpecFile } from '../../src/interventions/commands.js';
 import { runWithCache } from '../../src/hooks/run.js';
 import { validateResults } from '../../src/report/results.js';
 import { noProgress } from '../../src/util/progress.js';
@@ -120,6 +121,14 @@ test('E8 single image: the steered first token equals an independent run with a 
   }
   const doc = validateResults(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
   assert.ok(doc.models[0]!.e8!.examples![0]!.imagePngBase64.length > 20);
+  // the written spec file reproduces the edit through the generic generate command
+  const im = f.singleDs.get(row);
+  await sharp(Buffer.from(im.pixels), { raw: { width: im.width, height: im.height, channels: 3 } }).png().toFile(join(out, 'img.png'));
+  const g = await generateWithEdit({ checkpoint: f.native, image: join(out, 'img.png'), prompt: r.prompt, edit: join(out, 'steer-spec.json'), maxNewTokens: 1 });
+  assert.equal(g.output, r.before);
+  assert.equal(g.edited, r.after);
+  const specs = await readSpecFile(join(out, 'steer-spec.json'));
+  assert.deepEqual(specs, [{ type: 'steer', layer: 1, hook: 'resid_post', position: '@eoi', op: 'add', vector: { file: 'vectors/steer-L1.json' }, strength: 200 }]);
 });
 
 test('E8: bad inputs are UserErrors', async () => {
