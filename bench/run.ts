@@ -7,6 +7,7 @@
  *   --workers N      replicas of the data-parallel training (default: os.availableParallelism())
  *   --out DIR        where RESULTS.md and results.json go (default: bench/ for a full run)
  *   --python PATH    the peers' Python (default $NARROWGATE_BENCH_PYTHON, else /usr/bin/python3)
+ *   --render         only re-render RESULTS.md from results.json and ANALYSIS.md (no measuring)
  */
 import * as tf from '@tensorflow/tfjs';
 import { cpus, loadavg, totalmem, availableParallelism, tmpdir } from 'node:os';
@@ -30,6 +31,7 @@ const { values: a } = parseArgs({
     workers: { type: 'string' },
     out: { type: 'string' },
     python: { type: 'string' },
+    render: { type: 'boolean', default: false },
   },
 });
 const only = new Set((a.only ?? ALL.join(',')).split(',').map((x) => x.trim()).filter(Boolean));
@@ -38,6 +40,15 @@ const quick = a.quick ?? false;
 const root = repoRoot();
 const outDir = a.out ?? (quick ? mkdtempSync(join(tmpdir(), 'narrowgate-bench-quick-')) : join(root, 'bench'));
 const log = (m: string): void => { process.stderr.write(`[bench] ${m}\n`); };
+
+if (a.render) {
+  const dir = a.out ?? join(root, 'bench');
+  const saved = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as BenchResults;
+  const notes = join(root, 'bench', 'ANALYSIS.md');
+  await writeFileAtomic(join(dir, 'RESULTS.md'), renderMarkdown(saved, existsSync(notes) && !saved.quick ? readFileSync(notes, 'utf8') : null));
+  process.stdout.write(`re-rendered ${join(dir, 'RESULTS.md')}\n`);
+  process.exit(0);
+}
 
 const backend = await initBackend('wasm');
 const set: BenchSettings = {
