@@ -1,7 +1,7 @@
 /**
  * Checkpoint directories (DESIGN.md section 8):
  *
- *   model.safetensors     F32 weights keyed by parameter name (F16/BF16/F64 are read too)
+ *   model.safetensors     F32 (or, with dtype F16, F16) weights keyed by parameter name (F16/BF16/F64 are read)
  *   config.json           the model config (for our models: the ModelConfig, with its "family")
  *   tokenizer.json        the text tokenizer (src/tokenizers/word.ts format), optional
  *   recipe.resolved.yaml  the fully resolved training recipe, optional
@@ -24,7 +24,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { readJson, writeDirAtomic } from '../util/fs.js';
-import { encodeSafetensors, readSafetensors, type NamedArray, type TensorToWrite } from './safetensors.js';
+import { encodeSafetensors, floatToHalf, readSafetensors, type NamedArray, type TensorToWrite } from './safetensors.js';
 import { WordTokenizer } from '../tokenizers/word.js';
 import type { ImageTokenizer } from '../tokenizers/image.js';
 import type { ModelConfig } from './config.js';
@@ -59,6 +59,15 @@ export interface SaveCheckpointOptions {
   imageTokenizer?: ImageTokenizer;
   /** Extra safetensors __metadata__ entries. */
   metadata?: Record<string, string>;
+  /** Storage type of the weights: F32 (default) or F16 (half the size; loads back as float32 within F16 rounding). */
+  dtype?: 'F32' | 'F16';
+}
+
+/** Float32 values as F16 bit patterns (round to nearest even). */
+export function toHalfBits(data: Float32Array): Uint16Array {
+  const out = new Uint16Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = floatToHalf(data[i] as number);
+  return out;
 }
 
 /** sha256 (hex) of a file, streamed. */
@@ -79,6 +88,7 @@ export async function saveCheckpoint(dir: string, opts: SaveCheckpointOptions): 
       tensors.push({ name, shape: [...p.shape], data: p.data });
     }
   }
+  if (opts.dtype === 'F16') for (const t of tensors) if (t.data instanceof Float32Array) t.data = toHalfBits(t.data);
   const bytes = encodeSafetensors(tensors, { format: 'pt', producer: 'narrowgate', ...opts.metadata });
   await writeDirAtomic(dir, async (tmp) => {
     await fsp.writeFile(join(tmp, CHECKPOINT_FILES.weights), bytes);

@@ -148,6 +148,27 @@ export function halfToFloat(h: number): number {
   return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);
+
+/** IEEE half-precision bits of a number, rounded to nearest, ties to even (overflow -> infinity). */
+export function floatToHalf(v: number): number {
+  f32Scratch[0] = v;
+  const x = u32Scratch[0] as number;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  const mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 112; // rebias 127 -> 15
+  if (e >= 0x1f) return sign | 0x7c00;
+  const round = (m: number, shift: number): number => {
+    const h = Math.floor(m / 2 ** shift), rem = m - h * 2 ** shift, half = 2 ** (shift - 1);
+    return rem > half || (rem === half && h % 2 === 1) ? h + 1 : h;
+  };
+  if (e <= 0) return e < -10 ? sign : sign | round(mant | 0x800000, 14 - e); // subnormal (or 0)
+  return sign | ((e << 10) + round(mant, 13)); // a carry out of the mantissa bumps the exponent, as it should
+}
+
 /** A safetensors file opened for lazy reading. Call close() when done. */
 export class SafetensorsFile {
   private constructor(
@@ -237,8 +258,8 @@ export async function readSafetensors(path: string): Promise<{ tensors: Map<stri
 export interface TensorToWrite {
   name: string;
   shape: number[];
-  /** Float32Array is written as F32, Int32Array as I32. */
-  data: Float32Array | Int32Array;
+  /** Float32Array is written as F32, Int32Array as I32, Uint16Array as F16 (half-precision bit patterns, see floatToHalf). */
+  data: Float32Array | Int32Array | Uint16Array;
 }
 
 /** Encodes tensors (sorted by name, as the Python library does) into safetensors bytes. */
@@ -251,7 +272,7 @@ export function encodeSafetensors(tensors: TensorToWrite[], metadata: Record<str
     const numel = t.shape.reduce((a, b) => a * b, 1);
     if (numel !== t.data.length) throw new Error(`encodeSafetensors: "${t.name}" has ${t.data.length} values for shape [${t.shape}]`);
     const bytes = t.data.byteLength;
-    header[t.name] = { dtype: t.data instanceof Float32Array ? 'F32' : 'I32', shape: t.shape, data_offsets: [offset, offset + bytes] };
+    header[t.name] = { dtype: t.data instanceof Float32Array ? 'F32' : t.data instanceof Uint16Array ? 'F16' : 'I32', shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
   let json = JSON.stringify(header);
