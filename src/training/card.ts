@@ -23,6 +23,30 @@ export interface RunSummary {
   /** Validation under each training knockout (same order as intervention.knockouts). */
   valKnockouts?: ValLine[];
   backend: string;
+  /** The command lines that trained the model (the first, then each --resume); absent or empty = not recorded. */
+  commands?: string[];
+  /** Seconds of training summed over those invocations. */
+  wallTimeS?: number;
+  /** Replicas per micro-batch. */
+  workers?: number;
+}
+
+/** "1234 s (20.6 min)". */
+export function formatWallTime(s: number): string {
+  return `${Math.round(s)} s (${(s / 60).toFixed(1)} min)`;
+}
+
+/** The card's lines on how the run was made: its commands and wall time. */
+export function provenanceLines(commands: readonly string[], wallTimeS: number | undefined, where: string): string[] {
+  return [
+    `- command${commands.length > 1 ? 's (the first, then each --resume)' : ''}:`,
+    '',
+    '```',
+    ...(commands.length ? commands : ['(not recorded)']),
+    '```',
+    '',
+    `- wall time: ${wallTimeS === undefined ? 'not recorded' : `${formatWallTime(wallTimeS)} of training${commands.length > 1 ? `, summed over ${commands.length} invocations` : ''}`}; ${where}`,
+  ];
 }
 
 function paramCount(parts: CheckpointParts): number {
@@ -53,6 +77,7 @@ export function modelCard(r: Recipe, parts: CheckpointParts, s: RunSummary): str
     `- loss: text ${r.loss.text ? 'on' : 'off'}, image ${r.loss.image ? 'on' : 'off'}`,
     `- init: ${r.init.from ?? 'fresh (seed ' + r.seed + ')'}; frozen: ${r.freeze.length ? r.freeze.join(', ') : 'nothing'}`,
     `- knockouts during training: ${ko.length ? `${ko.join('; ')}, probability ${r.intervention.probability} per batch` : 'none'}`,
+    ...provenanceLines(s.commands ?? [], s.wallTimeS, `backend ${s.backend}, ${s.workers ?? 1} worker${(s.workers ?? 1) > 1 ? 's' : ''}`),
     `- ${s.step} steps x batch ${r.train.batch_size}${r.train.grad_accum > 1 ? ` x ${r.train.grad_accum} accumulated` : ''}, ${s.tokens.toLocaleString('en-US')} tokens; AdamW lr ${r.optim.lr}, warmup ${r.schedule.warmup}, cosine to ${r.schedule.min_lr_ratio} x lr; backend ${s.backend}`,
     '',
     '## Validation (teacher-forced, fixed validation batches)',

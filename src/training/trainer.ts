@@ -49,6 +49,8 @@ export interface TrainOptions {
   extraHooks?: (step: number) => NamedHook[];
   /** Receives one-line notes (the CLI logs them). */
   note?: (message: string) => void;
+  /** This invocation's command line, recorded in the trainer state and the model card (never affects training). */
+  command?: string;
 }
 
 export interface ValMetrics {
@@ -133,6 +135,7 @@ export async function trainVlm(loaded: LoadedRecipe, opts: TrainOptions): Promis
     const sampler = new MixtureSampler(data.train, r.data.mixture, r.seed, 'training data mixture (train split)');
     let koRng = new Rng(r.seed + 7919);
     let step = 0, tokens = 0, elapsedBefore = 0;
+    let commands: string[] = [];
     if (latest) {
       const ck = await readTrainingCheckpoint(latest.dir, config);
       for (const [name, v] of model.namedParameters()) {
@@ -145,6 +148,7 @@ export async function trainVlm(loaded: LoadedRecipe, opts: TrainOptions): Promis
       koRng = Rng.fromSnapshot(ck.state.knockoutRng);
       ({ step, tokens } = ck.state);
       elapsedBefore = ck.state.elapsedS;
+      commands = [...(ck.state.commands ?? [])];
       await truncateMetrics(out, step);
       const was = ck.state.workers ?? 1, now = opts.workers ?? 1;
       note(`resuming ${out} from step ${step}${was !== now ? ` (it ran with ${was} workers, now ${now}: sums round differently, so it will not match an uninterrupted run bit for bit)` : ''}`);
@@ -156,6 +160,9 @@ export async function trainVlm(loaded: LoadedRecipe, opts: TrainOptions): Promis
       await writeFileAtomic(join(out, 'recipe.resolved.yaml'), recipeYaml);
       await writeFile(join(out, 'metrics.jsonl'), '');
     }
+    // recorded only when this invocation trains (a resume of a finished run just rewrites final/)
+    if (opts.command && step < r.train.steps) commands.push(opts.command);
+    let wallTimeS = elapsedBefore;
     const codesOf = data.codes ? (i: number) => data.codes!.subarray(i * data.processor.numImageTokens, (i + 1) * data.processor.numImageTokens) : null;
     const batchOf = async (items: Parameters<typeof makeBatch>[0]): Promise<StepBatch> => {
       await data.images?.prepare?.(items.map((it) => it.image));
@@ -245,7 +252,8 @@ export async function trainVlm(loaded: LoadedRecipe, opts: TrainOptions): Promis
       bar.tick(1, info);
       if (done % r.train.val_every === 0 || done === r.train.steps) val = await runValidation(done);
       if (ckptNow || stopNow) {
-        const state: TrainerState = { step, sampler: sampler.state(), knockoutRng: koRng.snapshot, tokens, elapsedS: elapsedBefore + (Date.now() - t0) / 1000, workers: runner.workers };
+        const state: TrainerState = { step, sampler: sampler.state(), knockoutRng: koRng.snapshot, tokens, elapsedS: elapsedBefore + (Date.now() - t0) / 1000, commands, workers: runner.workers };
+        wallTimeS = state.elapsedS;
         await saveTrainingCheckpoint(out, parts, await opt.getState(), state, r.train.keep_checkpoints);
       }
       if (stopNow) {
@@ -254,7 +262,7 @@ export async function trainVlm(loaded: LoadedRecipe, opts: TrainOptions): Promis
       }
     }
     bar.done(lastLoss !== null ? `loss ${lastLoss.toFixed(4)}` : undefined);
-    const finalDir = await writeFinal(out, parts, r, { step, tokens, val, valKnockouts: valKo, backend: tf.getBackend() });
+    const finalDir = await writeFinal(out, parts, r, { step, tokens, val, valKnockouts: valKo, backend: tf.getBackend(), commands, wallTimeS, workers: runner.workers });
     return { out, step, status: 'done', finalDir, lastLoss, val };
   } finally {
     await runner?.dispose();

@@ -17,6 +17,15 @@ import { VqVae } from '../tokenizers/vqvae.js';
 import { ensureDataset, pixelBatch } from './data-setup.js';
 import { imageTokens, recipeToYaml, type LoadedRecipe } from './recipe.js';
 import type { TrainOptions, TrainResult } from './trainer.js';
+import { provenanceLines } from './card.js';
+
+/** RUN_DIR/trainer_state.json of an image tokenizer run: what trained it and for how long. */
+export interface TokenizerRunState {
+  task: 'image_tokenizer';
+  step: number;
+  commands: string[];
+  elapsedS: number;
+}
 
 export async function trainImageTokenizer(loaded: LoadedRecipe, opts: TrainOptions): Promise<TrainResult> {
   const r = loaded.recipe;
@@ -28,6 +37,7 @@ export async function trainImageTokenizer(loaded: LoadedRecipe, opts: TrainOptio
     throw new UserError(`Run directory ${out} already holds a trained image tokenizer; pass --resume to keep it or choose another --out.`);
   }
   const ds = await ensureDataset(r, progress);
+  const t0 = Date.now();
   const N = imageTokens(r);
   const train = ds.indices('train');
   const val = ds.indices('val');
@@ -63,7 +73,9 @@ export async function trainImageTokenizer(loaded: LoadedRecipe, opts: TrainOptio
     const used = new Set(codes).size;
     const score = { step: r.vq.iterations, split: 'val', psnr_db: psnr(valImages, recon), codes_used: used, codebook: r.vq.codebook, images: val.length };
     metrics.push(score);
+    const state: TokenizerRunState = { task: 'image_tokenizer', step: r.vq.iterations, commands: opts.command ? [opts.command] : [], elapsedS: (Date.now() - t0) / 1000 };
     await writeFileAtomic(join(out, 'recipe.resolved.yaml'), recipeToYaml(loaded));
+    await writeFileAtomic(join(out, 'trainer_state.json'), JSON.stringify(state, null, 1) + '\n');
     const jsonl = metrics.map((m) => JSON.stringify(m) + '\n').join('');
     await writeFileAtomic(join(out, 'metrics.jsonl'), jsonl);
     await writeDirAtomic(finalDir, async (tmp) => {
@@ -74,6 +86,7 @@ export async function trainImageTokenizer(loaded: LoadedRecipe, opts: TrainOptio
         `# ${r.name}`, '', r.description, '',
         `- ${r.vq.kind === 'kmeans' ? 'k-means codebook' : 'VQ-VAE (per-patch MLPs)'}: ${r.vq.codebook} codes over ${r.image.patch}x${r.image.patch}x${channels} patches; ${N} codes per ${r.image.size}x${r.image.size} image`,
         `- fitted on ${nFit} training images of ${r.data.source} (${r.data.dir}, seed ${r.data.seed}); recipe: recipes/${r.name}.yaml`,
+        ...provenanceLines(state.commands, state.elapsedS, 'fit and validation scoring, one process'),
         `- validation (${val.length} images): PSNR ${score.psnr_db.toFixed(2)} dB, ${used} of ${r.vq.codebook} codes used`,
         '',
       ].join('\n'));

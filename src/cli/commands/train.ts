@@ -8,6 +8,7 @@ import { defaultWorkers } from '../../training/parallel.js';
 import { createProgress, noProgress } from '../../util/progress.js';
 import { log } from '../../util/log.js';
 import { UserError } from '../../util/errors.js';
+import { typedCommandLine } from '../command-line.js';
 
 interface TrainArgs extends GlobalArgs {
   $0?: string;
@@ -55,6 +56,11 @@ export const trainCommand: AnyCommand = {
       ...(a['stop-after'] !== undefined ? { stopAfter: a['stop-after'] } : {}),
       progress: a.quiet ? noProgress : createProgress,
       note: (m) => log(m),
+      command: typedCommandLine('train', () => [
+        a.recipe!, ...(a.set ?? []).flatMap((x) => ['--set', x]), '--out', out, ...(a.resume ? ['--resume'] : []),
+        ...(a['stop-after'] !== undefined ? ['--stop-after', String(a['stop-after'])] : []), '--workers', String(a.workers ?? defaultWorkers()),
+        ...(a.backend ? ['--backend', a.backend] : []),
+      ]),
     });
     emit(a, { ...result, backend: backend.name }, () =>
       [
