@@ -13,7 +13,7 @@ import { promises as fsp, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { PositionKind } from '../model/spans.js';
 import { UserError } from '../util/errors.js';
-import { tempSibling } from '../util/fs.js';
+import { removeStaleTemps, tempSibling } from '../util/fs.js';
 import { ArrowFileStore, concatSlices, matchHookAlias, listHooks, listKinds, listLayers, type GroupInfo, type Slice, type StoreReader, type StoreRow } from './reader.js';
 import { STORE_FORMAT, STORE_FORMAT_VERSION, type StoreMetadata } from './schema.js';
 import { ActivationWriter, completeMetadata, type RowBlock, type StoreMetadataInput, type StoreWriter, type WriterOptions } from './writer.js';
@@ -60,6 +60,7 @@ export class ShardedWriter implements StoreWriter {
     this.meta = completeMetadata(meta);
     this.d = meta.d;
     mkdirSync(dirname(dir), { recursive: true });
+    removeStaleTemps(dir); // what a killed extraction into the same directory left behind
     this.tmpDir = tempSibling(dir);
     mkdirSync(this.tmpDir);
   }

@@ -25,7 +25,7 @@ import {
   type Vector,
 } from 'apache-arrow';
 import type { PositionKind } from '../model/spans.js';
-import { tempSibling } from '../util/fs.js';
+import { removeStaleTemps, tempSibling } from '../util/fs.js';
 import { POSITION_KINDS, makeStoreSchema, narrowgateVersion, type StoreMetadata } from './schema.js';
 
 /** Rows of one (example, hook, layer): n positions, values row-major [n, d]. */
@@ -145,6 +145,7 @@ export class ActivationWriter implements StoreWriter {
     this.batchRows = Math.max(1, opts.batchRows ?? 4096);
     this.maxBuffered = opts.maxBufferedBytes ?? 64 * 2 ** 20;
     mkdirSync(dirname(path), { recursive: true });
+    removeStaleTemps(path); // what a killed extraction into the same path left behind
     this.tmp = tempSibling(path);
     this.fd = openSync(this.tmp, 'w');
     this.writer.reset(new FdSink(this.fd), this.schema);

@@ -72,18 +72,7 @@ export async function saveTrainingCheckpoint(out: string, parts: CheckpointParts
   await writeFileAtomic(join(out, 'latest.json'), JSON.stringify({ step: state.step, dir: rel }) + '\n');
   const dirs = (await readdir(join(out, 'checkpoints'))).filter((d) => /^step-\d{8}$/.test(d)).sort();
   for (const d of dirs.slice(0, Math.max(0, dirs.length - keep))) await rm(join(out, 'checkpoints', d), { recursive: true, force: true });
-  await removeStaleTemps(out);
   return dir;
-}
-
-/** Removes what killed runs left half-written (temporary names of util/fs.ts carrying another process's pid). */
-async function removeStaleTemps(out: string): Promise<void> {
-  for (const d of [out, join(out, 'checkpoints')]) {
-    for (const name of await readdir(d).catch(() => [] as string[])) {
-      const m = /^\.tmp-.+-(\d+)-[0-9a-f]{8}$/.exec(name);
-      if (m && Number(m[1]) !== process.pid) await rm(join(d, name), { recursive: true, force: true });
-    }
-  }
 }
 
 export interface LatestCheckpoint {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fsp, existsSync, mkdirSync, renameSync, writeFileSync, rmSync } from 'node:fs';
+import { promises as fsp, existsSync, mkdirSync, readdirSync, renameSync, writeFileSync, rmSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 
 /** A sibling temporary name for `path`: same directory (so rename is atomic), hidden, unique. */
@@ -7,8 +7,39 @@ export function tempSibling(path: string): string {
   return join(dirname(path), `.tmp-${basename(path)}-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
+/**
+ * Removes the temporary siblings of `path` (tempSibling names) whose writing process no longer runs:
+ * what a killed write left behind. Siblings of live processes (a concurrent writer) are kept. Every
+ * atomic write to `path` calls it first, so a crash leaves litter only until the next write there.
+ */
+export function removeStaleTemps(path: string): void {
+  const dir = dirname(path);
+  const prefix = `.tmp-${basename(path)}-`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /^(\d+)-[0-9a-f]{8}$/.exec(name.slice(prefix.length)) : null;
+    if (m && !processAlive(Number(m[1]))) rmSync(join(dir, name), { recursive: true, force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Writes `data` to a temporary sibling, fsyncs it and renames it over `path`: readers never see half a file. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  removeStaleTemps(path);
   await fsp.mkdir(dirname(path), { recursive: true });
   const tmp = tempSibling(path);
   const fh = await fsp.open(tmp, 'w');
@@ -26,6 +57,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
 
 /** Synchronous twin of writeFileAtomic, for small files written at exit or in sync code paths. */
 export function writeFileAtomicSync(path: string, data: string | Uint8Array): void {
+  removeStaleTemps(path);
   mkdirSync(dirname(path), { recursive: true });
   const tmp = tempSibling(path);
   try {
@@ -42,6 +74,7 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array): vo
  * `dir` is replaced only once the new one is complete (the old one is removed after the rename).
  */
 export async function writeDirAtomic(dir: string, fill: (tmpDir: string) => Promise<void>): Promise<void> {
+  removeStaleTemps(dir);
   await fsp.mkdir(dirname(dir), { recursive: true });
   const tmp = tempSibling(dir);
   await fsp.mkdir(tmp, { recursive: true });
