@@ -6,6 +6,7 @@
  *   AdamW / clipByGlobalNorm / GradAccumulator / learningRate   the optimizer pieces
  *   lossAndGrads / evalBatch / toStepBatch             one micro-batch of compute (plain-array batches)
  *   createStepRunner                                   the same over N replicas (worker threads, parallel.ts)
+ *   ship({run, name, suite?, into?, dtype?, command?, force?}) -> {dir, doc}   a finished run -> checkpoints/NAME (ship.ts)
  * Run directory layout: checkpointing.ts.
  */
 import type { LoadedRecipe } from './recipe.js';
@@ -22,6 +23,8 @@ export { modelConfig, trainableParams, initFromCheckpoint, compileTrainingKnocko
 export { latestCheckpoint, stepDirName, type TrainerState } from './checkpointing.js';
 export { createStepRunner, type StepRunner } from './parallel.js';
 export type { TrainOptions, TrainResult, ValMetrics } from './trainer.js';
+export { ship, runProvenance, type ShipOptions, type Provenance } from './ship.js';
+export type { ShipDoc } from './ship-card.js';
 
 /** Runs a recipe: the image tokenizer task or the training of a (vision-)language model. */
 export async function train(loaded: LoadedRecipe, opts: TrainOptions): Promise<TrainResult> {

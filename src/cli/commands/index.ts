@@ -12,8 +12,9 @@ import { generateCommand } from './generate.js';
 import { infoCommand } from './info.js';
 import { knockoutCommand } from './knockout.js';
 import { patchCommand } from './patch.js';
+import { shipCommand } from './ship.js';
 import { steerCommand } from './steer.js';
 import { reportCommand } from './report.js';
 import { trainCommand } from './train.js';
 
-export const commands: AnyCommand[] = [analyzeCommand, dataCommand, demoCommand, evalCommand, extractCommand, generateCommand, infoCommand, knockoutCommand, patchCommand, steerCommand, reportCommand, trainCommand];
+export const commands: AnyCommand[] = [analyzeCommand, dataCommand, demoCommand, evalCommand, extractCommand, generateCommand, infoCommand, knockoutCommand, patchCommand, shipCommand, steerCommand, reportCommand, trainCommand];
