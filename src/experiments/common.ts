@@ -15,6 +15,7 @@ import { readSpecFile } from '../interventions/commands.js';
 import { compile } from '../interventions/compile.js';
 import type { ExtractExample } from '../interventions/extract.js';
 import type { InterventionSpec } from '../interventions/spec.js';
+import { resolveHookAlias } from '../interventions/hooknames.js';
 import { imageTensors, loadPipeline, type Pipeline } from '../interventions/pipeline.js';
 import type { ModelInput } from '../model/model.js';
 import { validateResults, type ResultsDoc } from '../report/results.js';
@@ -274,6 +275,16 @@ export async function writeOutputs(dir: string, files: Record<string, unknown>):
     paths.push(path);
   }
   return paths;
+}
+
+/** Block hooks with one d_model vector per position: what the geometry analyses can read. */
+export const VECTOR_HOOKS = ['hook_resid_pre', 'hook_resid_mid', 'hook_resid_post', 'hook_attn_out', 'hook_mlp_out', 'ln1.hook_normalized', 'ln2.hook_normalized'] as const;
+
+/** A hook alias ("resid_post", "attn_out", ...) as the block-relative name; a UserError for other hooks. */
+export function vectorHook(p: Pipeline, alias = 'resid_post'): string {
+  const h = resolveHookAlias(alias, p.model.hookNames());
+  if (!(VECTOR_HOOKS as readonly string[]).includes(h)) throw new UserError(`--hook ${alias} has no d_model vector per position; expected one of ${VECTOR_HOOKS.map((x) => x.replace(/^hook_/, '')).join(', ')}.`);
+  return h;
 }
 
 /** Layer list "all" or explicit, checked against the model. */

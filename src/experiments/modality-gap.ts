@@ -1,7 +1,7 @@
 /**
  * `narrowgate analyze modality-gap`: E1 (cross-modal cosine median and IQR per layer) and E2 (ADP
  * clusters of the same 2N vectors scored by homogeneity with respect to modality; Gride(8,16) and
- * TwoNN intrinsic dimension and the kNN log density beside it), on blocks.{l}.hook_resid_post.
+ * TwoNN intrinsic dimension and the kNN log density beside it), on blocks.{l}.hook_resid_post (or --hook).
  *
  * Text vectors: image-then-caption sequences, one seeded random text position per item (after [EOI]).
  * Image vectors: caption-then-image sequences with one random image position (narrowgate's native
@@ -14,13 +14,15 @@ import { imagePositions } from '../interventions/selectors.js';
 import { SPECIAL_IDS } from '../tokenizers/word.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { forwardExamples, inBatches, modelInfo, openInputs, progressOf, rawOf, resultsDoc, rowOf, writeOutputs, type CommonOptions } from './common.js';
+import { forwardExamples, inBatches, modelInfo, vectorHook, openInputs, progressOf, rawOf, resultsDoc, rowOf, writeOutputs, type CommonOptions } from './common.js';
 import type { ResultsDoc } from '../report/results.js';
 
 export interface ModalityGapOptions extends CommonOptions {
   /** ADP neighbourhood (default 16) and merging threshold (default 1.65). */
   k?: number;
   Z?: number;
+  /** Block hook read (default resid_post). */
+  hook?: string;
   /** Skip E2 (ADP), e.g. for very large N. */
   skipClusters?: boolean;
 }
@@ -79,7 +81,8 @@ export async function runModalityGap(o: ModalityGapOptions): Promise<ModalityGap
     });
     if (items.length < 2) throw new UserError(`E1 needs at least 2 images, got ${items.length}; raise --limit.`);
     const native = p.model.family === 'native' && p.processor !== null && typeof p.tokenizer.encode === 'function';
-    const names = Array.from({ length: L }, (_, l) => `blocks.${l}.hook_resid_post`);
+    const hook = vectorHook(p, o.hook);
+    const names = Array.from({ length: L }, (_, l) => `blocks.${l}.${hook}`);
     const text = Array.from({ length: L }, () => new Float32Array(items.length * D));
     const image = Array.from({ length: L }, () => new Float32Array(items.length * D));
     const chosen: { id: number; caption: string; text: number; image: number }[] = [];
@@ -123,7 +126,7 @@ export async function runModalityGap(o: ModalityGapOptions): Promise<ModalityGap
     }
     bar.done();
     const imageOrder = native ? 'caption-then-image' : 'image-then-caption';
-    const settings = { hook: 'blocks.{l}.hook_resid_post', n: items.length, seed: o.seed ?? 0, imageOrder, textPositions: 'one random text position after [EOI]', imagePositions: 'one random image position', metric: 'cosine', k, Z, idEstimator: 'Gride(8,16)', split: o.split ?? 'all', interventions: edit.specs };
+    const settings = { hook: `blocks.{l}.${hook}`, n: items.length, seed: o.seed ?? 0, imageOrder, textPositions: 'one random text position after [EOI]', imagePositions: 'one random image position', metric: 'cosine', k, Z, idEstimator: 'Gride(8,16)', split: o.split ?? 'all', interventions: edit.specs };
     const info = modelInfo(p, o);
     const doc = resultsDoc('analyze modality-gap', { checkpoint: o.checkpoint, data: o.data }, {
       ...info,

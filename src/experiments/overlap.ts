@@ -13,9 +13,10 @@ import { dirname, join } from 'node:path';
 import { buildHnsw, loadHnsw, neighbourhoodOverlap, saveHnsw, type HnswIndex, type Matrix } from '../analysis/index.js';
 import { imagePositions } from '../interventions/selectors.js';
 import { openStore } from '../store/index.js';
+import { matchHookAlias } from '../store/reader.js';
 import { UserError } from '../util/errors.js';
 import { readJson } from '../util/fs.js';
-import { forwardExamples, inBatches, labelOf, layerList, modelInfo, openInputs, progressOf, rawOf, requireLabels, resultsDoc, rowOf, writeOutputs, type CommonOptions } from './common.js';
+import { vectorHook, forwardExamples, inBatches, labelOf, layerList, modelInfo, openInputs, progressOf, rawOf, requireLabels, resultsDoc, rowOf, writeOutputs, type CommonOptions } from './common.js';
 import type { ResultsDoc } from '../report/results.js';
 
 export interface OverlapRunOptions extends CommonOptions {
@@ -30,7 +31,9 @@ export interface OverlapRunOptions extends CommonOptions {
   /** Also the positions E3 singled out: an `analyze attention` output directory (its figure-e3.json). */
   fromAttention?: string;
   prompt?: string;
-  /** Read vectors from this activation store instead of running the model (hook resid_post). */
+  /** Block hook read (default resid_post). */
+  hook?: string;
+  /** Read vectors from this activation store instead of running the model (the same hook). */
   store?: string;
   /** Where HNSW indexes are saved and reused (default: STORE.hnsw next to a store, else OUT/hnsw). */
   indexDir?: string;
@@ -110,6 +113,7 @@ export async function runOverlap(o: OverlapRunOptions): Promise<OverlapRunResult
   const { p, ds, images, edit } = await openInputs(o);
   try {
     const field = o.labelField ?? defaultField(ds.labelFields);
+    const hook = vectorHook(p, o.hook);
     const L = p.model.config.decoder.nLayers;
     const layers = layerList(o.layers, L);
     let labels: number[] = [];
@@ -119,13 +123,13 @@ export async function runOverlap(o: OverlapRunOptions): Promise<OverlapRunResult
     if (o.store) {
       if (edit.specs.length) throw new UserError('--edit needs the model run; a store already holds its activations (extract --edit records the edit in the store).');
       if (o.imageOffsets?.length) throw new UserError('--image-offsets needs the model run; with --store only [EOI], last image and mean image are read.');
-      ({ labels, d: D } = await storeVectors(o.store, layers, images.map((im) => im.id), vecs, (id) => labelOf(ds.byId(id), field)));
+      ({ labels, d: D } = await storeVectors(o.store, hook, layers, images.map((im) => im.id), vecs, (id) => labelOf(ds.byId(id), field)));
     } else {
       requireLabels(ds, images, field);
       if (images.length - 1 < k) throw new UserError(`E4 with k = ${k} needs more than ${k} examples, got ${images.length}; raise --limit or lower --k.`);
       labels = images.map((im) => labelOf(im, field));
       for (const kind of kinds) vecs.set(kind, new Map(layers.map((l) => [l, new Float32Array(images.length * D)])));
-      const names = layers.map((l) => `blocks.${l}.hook_resid_post`);
+      const names = layers.map((l) => `blocks.${l}.${hook}`);
       await inBatches(images, o.batchSize ?? 8, progressOf(o), 'overlap', async (batch, start) => {
         const exs = await p.prepare(batch.map((im) => ({ id: im.id, image: rawOf(im), prompt: o.prompt })));
         const r = await forwardExamples(p, exs, names, [], { edit });
@@ -154,7 +158,7 @@ export async function runOverlap(o: OverlapRunOptions): Promise<OverlapRunResult
     const bar = progressOf(o)('overlap layers', vecs.size * layers.length, 'set');
     for (const [kind, byLayer] of vecs) {
       for (const [l, data] of byLayer) {
-        const path = indexDir && !o.exact ? join(indexDir, `resid_post.L${l}.${slug(kind)}.hnsw`) : undefined;
+        const path = indexDir && !o.exact ? join(indexDir, `${hook.replace(/^hook_/, '')}.L${l}.${slug(kind)}.hnsw`) : undefined;
         const r = await overlapWithIndex({ data, n, d: D }, labels, o, (o.seed ?? 0) + l, path);
         records.push({ layer: l, positionKind: kind, overlap: r.value, recall: r.recall, n, ...(r.index ? { index: r.index } : {}) });
         bar.tick(1);
@@ -162,7 +166,7 @@ export async function runOverlap(o: OverlapRunOptions): Promise<OverlapRunResult
     }
     bar.done();
     records.sort((a, b) => a.layer - b.layer);
-    const settings = { hook: 'blocks.{l}.hook_resid_post', labelField: field, k, metric: 'euclidean', method: o.exact ? 'exact' : 'hnsw', classWeighting: 'equal', n, classes, source: o.store ? `store ${o.store}` : 'model run', indexDir: indexDir ?? null, prompt: o.prompt ?? '', split: o.split ?? 'all', interventions: edit.specs };
+    const settings = { hook: `blocks.{l}.${hook}`, labelField: field, k, metric: 'euclidean', method: o.exact ? 'exact' : 'hnsw', classWeighting: 'equal', n, classes, source: o.store ? `store ${o.store}` : 'model run', indexDir: indexDir ?? null, prompt: o.prompt ?? '', split: o.split ?? 'all', interventions: edit.specs };
     const chance = 1 / classes;
     const info = modelInfo(p, o);
     const doc = resultsDoc('analyze overlap', { checkpoint: o.checkpoint, data: o.data }, {
@@ -175,11 +179,11 @@ export async function runOverlap(o: OverlapRunOptions): Promise<OverlapRunResult
   }
 }
 
-/** [EOI], last image and mean image vectors per example from a store (hook resid_post), in `ids` order. */
-async function storeVectors(path: string, layers: number[], ids: number[], out: Collected, labelOfId: (id: number) => number): Promise<{ labels: number[]; d: number }> {
+/** [EOI], last image and mean image vectors per example from a store (one hook), in `ids` order. */
+async function storeVectors(path: string, hookName: string, layers: number[], ids: number[], out: Collected, labelOfId: (id: number) => number): Promise<{ labels: number[]; d: number }> {
   const store = await openStore(path);
-  const hook = store.hooks().find((h) => h === 'resid_post' || h.endsWith('hook_resid_post'));
-  if (!hook) throw new UserError(`Store ${path} has no resid_post rows; expected a store made by "narrowgate extract --hooks resid_post --positions @eoi,@all-image".`);
+  const hook = matchHookAlias(hookName, store.hooks());
+  if (!hook) throw new UserError(`Store ${path} has no ${hookName} rows (it holds ${store.hooks().join(', ') || 'nothing'}); expected a store made by "narrowgate extract --hooks ${hookName.replace(/^hook_/, '')} --positions @eoi,@all-image".`);
   const D = store.d;
   const row = new Map(ids.map((id, i) => [id, i]));
   const labels = ids.map(labelOfId);

@@ -10,7 +10,7 @@ import { knockoutWindows, sweepCurve, type SweepPoint } from '../analysis/index.
 import { compile } from '../interventions/compile.js';
 import { parseInterventions, type KnockoutSpec } from '../interventions/spec.js';
 import { UserError } from '../util/errors.js';
-import { forwardExamples, inBatches, labelOf, modelInfo, openInputs, progressOf, rawOf, requireLabels, resultsDoc, rowOf, writeOutputs, type CommonOptions } from './common.js';
+import { vectorHook, forwardExamples, inBatches, labelOf, modelInfo, openInputs, progressOf, rawOf, requireLabels, resultsDoc, rowOf, writeOutputs, type CommonOptions } from './common.js';
 import type { ResultsDoc } from '../report/results.js';
 import { overlapWithIndex } from './overlap.js';
 
@@ -25,6 +25,8 @@ export interface ProgressiveKnockoutOptions extends CommonOptions {
   labelField?: string;
   k?: number;
   exact?: boolean;
+  /** Block hook read at the last layer (default resid_post). */
+  hook?: string;
   /** Prompt after the image; its last token is the read-out position (default "a picture of a"). */
   prompt?: string;
 }
@@ -73,7 +75,7 @@ export async function runProgressiveKnockout(o: ProgressiveKnockoutOptions): Pro
     const windows = knockoutWindows(L, o.step ?? 1);
     const prompt = o.prompt ?? 'a picture of a';
     const exs = await p.prepare(images.map((im) => ({ id: im.id, label: im.label, image: rawOf(im), prompt })));
-    const name = `blocks.${L - 1}.hook_resid_post`;
+    const name = `blocks.${L - 1}.${vectorHook(p, o.hook)}`;
     const finalVectors = async (specs: KnockoutSpec[], label: string): Promise<Float32Array> => {
       const exampleIds: number[] = [];
       const hooks = await compile(specs, p.model, { seed: o.seed, exampleIds });

@@ -100,6 +100,10 @@ test('E4: bad inputs are UserErrors', async () => {
   await assert.rejects(runOverlap({ checkpoint: f.native, data: f.data, k: 3, labelField: 'mood' }), /no label field "mood"/);
   await assert.rejects(runOverlap({ checkpoint: f.native, data: f.data, k: 3, layers: [7] }), /layer 7 is out of range 0\.\.1/);
   await assert.rejects(runOverlap({ checkpoint: f.native, data: f.data, k: 3, imageOffsets: [99] }), /--image-offsets 99/);
+  await assert.rejects(runOverlap({ checkpoint: f.native, data: f.data, k: 3, hook: 'attn.pattern' }), /--hook attn\.pattern has no d_model vector per position/);
+  await assert.rejects(runOverlap({ checkpoint: f.native, data: f.data, k: 3, hook: 'resid_psot' }), /Unknown hook "resid_psot"/);
+  const mlp = await runOverlap({ checkpoint: f.native, data: f.data, k: 3, exact: true, hook: 'mlp_out', layers: [1] });
+  assert.equal(mlp.settings.hook, 'blocks.{l}.hook_mlp_out');
 });
 
 test('E4 --from-attention reads the positions E3 singled out', async () => {

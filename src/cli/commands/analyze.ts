@@ -76,19 +76,20 @@ export function table(head: string[], rows: (string | number | null)[][]): strin
 
 const wrote = (out?: string) => (out ? `\nwrote ${out}/results.json and figure data` : '');
 
-interface GapArgs extends ExperimentArgs { k?: number; z?: number; 'skip-clusters'?: boolean }
+interface GapArgs extends ExperimentArgs { hook?: string; k?: number; z?: number; 'skip-clusters'?: boolean }
 
 const modalityGapCommand: AnyCommand = {
   command: 'modality-gap',
   describe: 'E1 + E2: cross-modal cosine median/IQR per layer, and homogeneity of ADP clusters (Gride/TwoNN ID, kNN density)',
   builder: (y: Argv) =>
     experimentOptions(y)
+      .option('hook', { type: 'string', default: 'resid_post', describe: 'block hook: resid_post, resid_pre, resid_mid, attn_out, mlp_out, ln1.normalized, ln2.normalized' })
       .option('k', { type: 'number', default: 16, describe: 'ADP neighbourhood' })
       .option('z', { type: 'number', default: 1.65, describe: 'ADP merging threshold Z' })
       .option('skip-clusters', { type: 'boolean', default: false, describe: 'E1 only (no ADP)' })
       .example('$0 analyze modality-gap --checkpoint checkpoints/native-shapes --data data/shapes --split test --limit 1000 --out runs/e1', 'E1 and E2 on 1000 test images'),
   handler: handler<GapArgs>(async (a) => {
-    const r = await runModalityGap({ ...(await commonFrom(a, 'analyze modality-gap')), k: a.k, Z: a.z, skipClusters: a['skip-clusters'] });
+    const r = await runModalityGap({ ...(await commonFrom(a, 'analyze modality-gap')), hook: a.hook, k: a.k, Z: a.z, skipClusters: a['skip-clusters'] });
     emit(a, r.doc, () =>
       `E1/E2 on ${r.n} items (image vectors ${r.imageOrder})\n` +
       table(['layer', 'depth', 'median', 'q25', 'q75', 'homog.', 'clusters', 'ID', 'TwoNN'], r.layers.map((x) => [x.layer, x.depth, x.median, x.q25, x.q75, x.homogeneity, x.nClusters, x.id, x.twoNN])) + wrote(a.out));
@@ -122,7 +123,7 @@ const attentionCommand: AnyCommand = {
 };
 
 interface OverlapArgs extends ExperimentArgs {
-  'label-field'?: string; k?: number; exact?: boolean; layers?: string; 'image-offsets'?: string; 'from-attention'?: string; prompt?: string; store?: string; 'index-dir'?: string; ef?: number; 'recall-sample'?: number;
+  hook?: string; 'label-field'?: string; k?: number; exact?: boolean; layers?: string; 'image-offsets'?: string; 'from-attention'?: string; prompt?: string; store?: string; 'index-dir'?: string; ef?: number; 'recall-sample'?: number;
 }
 
 const overlapCommand: AnyCommand = {
@@ -130,6 +131,7 @@ const overlapCommand: AnyCommand = {
   describe: 'E4: neighbourhood overlap chi^{l,gt} with the labels per layer and position kind (HNSW with recall, or --exact)',
   builder: (y: Argv) =>
     experimentOptions(y)
+      .option('hook', { type: 'string', default: 'resid_post', describe: 'block hook: resid_post, resid_pre, resid_mid, attn_out, mlp_out, ln1.normalized, ln2.normalized' })
       .option('label-field', { type: 'string', describe: 'dataset label field (default shape when present, else label)' })
       .option('k', { type: 'number', default: 30, describe: 'neighbours' })
       .option('exact', { type: 'boolean', default: false, describe: 'exact kNN instead of HNSW' })
@@ -145,7 +147,7 @@ const overlapCommand: AnyCommand = {
       .example('$0 analyze overlap --checkpoint ck --data data/shapes --store acts.arrow --exact --out runs/e4', 'from an activation store, exact neighbours'),
   handler: handler<OverlapArgs>(async (a) => {
     const r = await runOverlap({
-      ...(await commonFrom(a, 'analyze overlap')), labelField: a['label-field'], k: a.k, exact: a.exact, layers: parseLayers(a.layers),
+      ...(await commonFrom(a, 'analyze overlap')), hook: a.hook, labelField: a['label-field'], k: a.k, exact: a.exact, layers: parseLayers(a.layers),
       imageOffsets: a['image-offsets'] ? parseNumbers(a['image-offsets'], '--image-offsets', true) : undefined, fromAttention: a['from-attention'], prompt: a.prompt, store: a.store, indexDir: a['index-dir'], ef: a.ef, recallSample: a['recall-sample'],
     });
     const kinds = [...new Set(r.records.map((x) => x.positionKind))];
