@@ -43,3 +43,15 @@ test('two commands with one --out build one document; a foreign results.json is 
   writeFileSync(join(bad, 'results.json'), '{"hello": 1}');
   await assert.rejects(runAttentionFlow({ checkpoint: f.native, data: f.data, limit: 2, out: bad }), /results\.json exists but is not a narrowgate results document/);
 });
+
+test('a dataset without labels or captions: one-sentence UserErrors naming what is missing', async () => {
+  const f = await experimentsFixture();
+  const { writeDataset } = await import('../../src/data/dataset.js');
+  const dir = join(mkdtempSync(join(tmpdir(), 'ng-unlab-')), 'ds');
+  const images = [...f.ds.images()].map((im) => ({ id: im.id, fileName: im.fileName, split: 'train', label: -1, pixels: new Uint8Array(im.pixels) }));
+  await writeDataset(dir, { name: 'unlabelled', source: 'test', seed: null, width: 16, height: 16, channels: 3, labelFields: {}, images, captions: [], questions: [], options: {} });
+  const { runOverlap, runModalityGap } = await import('../../src/experiments/index.js');
+  await assert.rejects(runOverlap({ checkpoint: f.native, data: dir, k: 3 }), /has no label field "label"; expected one of \(none: the dataset is unlabelled\)/);
+  await assert.rejects(runPatching({ checkpoint: f.native, data: dir, attribute: 'shape' }), /has no label field "shape"/);
+  await assert.rejects(runModalityGap({ checkpoint: f.native, data: dir }), /has no caption; E1 needs captioned images/);
+});
