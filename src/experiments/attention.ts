@@ -6,7 +6,9 @@
  * in some layer, and the rest ("internal image"). Layer 0 is marked: there [EOI] is only its
  * embedding and carries no image information.
  */
-import { flowSums, stackedShares, type FlowResult, type StackedShares } from '../analysis/index.js';
+import * as tf from '@tensorflow/tfjs';
+import { stackedShares, type FlowResult, type StackedShares } from '../analysis/index.js';
+import type { NamedHook } from '../hooks/types.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { forwardExamples, inBatches, modelInfo, openInputs, progressOf, rawOf, resultsDoc, writeOutputs, type CommonOptions } from './common.js';
@@ -59,28 +61,46 @@ export async function runAttentionFlow(o: AttentionOptions): Promise<AttentionRe
         const caps = ds.captions(im.id);
         return { id: im.id, image: rawOf(im), prompt: o.prompt, target: withCaption && caps.length ? caps[rng.int(caps.length)] : undefined };
       }));
-      const r = await forwardExamples(p, exs, names, [], { edit });
-      exs.forEach((e, b) => {
-        const T = e.ids.length;
-        const first = r.acts.get(names[0]!)!;
-        const [, H, Tpad] = first.shape as [number, number, number, number];
-        // this example's [L, H, T, T] pattern without the padding rows and columns
-        const pattern = new Float32Array(L * H * T * T);
-        for (let l = 0; l < L; l++) {
-          const src = r.acts.get(names[l]!)!.data;
-          for (let h = 0; h < H; h++) for (let i = 0; i < T; i++) {
-            const from = ((b * H + h) * Tpad + i) * Tpad;
-            pattern.set(src.subarray(from, from + T), ((l * H + h) * T + i) * T);
-          }
-        }
-        const { sums, queries: q } = flowSums({ pattern, layers: L, heads: H, seq: T, spans: e.spans });
-        if (q === 0) throw new UserError(`Example ${e.id} has no text after [EOI]; give --prompt or keep the captions (--with-caption).`);
-        if (nImage < 0) nImage = sums[0]!.length - 1;
-        if (sums[0]!.length - 1 !== nImage) throw new UserError(`Example ${e.id} has ${sums[0]!.length - 1} image positions, others ${nImage}; E3 needs images of one size.`);
+      for (const e of exs) {
+        if (!e.spans.image || e.spans.eoi === null) throw new UserError(`Example ${e.id} has no image or [EOI]; E3 needs images.`);
+        if (e.spans.eoi + 1 >= e.ids.length) throw new UserError(`Example ${e.id} has no text after [EOI]; give --prompt or keep the captions (--with-caption).`);
+        const n = e.spans.image[1] - e.spans.image[0];
+        if (nImage < 0) nImage = n;
+        if (n !== nImage) throw new UserError(`Example ${e.id} has ${n} image positions, others ${nImage}; E3 needs images of one size.`);
+      }
+      // each layer's pattern is reduced inside the forward pass to sum_h sum_{queries after [EOI]} A[b, h, i, :]
+      // ([B, S] per layer), so no [B, H, T, T] pattern is ever kept or read back
+      const kept: (tf.Tensor | null)[] = new Array<tf.Tensor | null>(L).fill(null);
+      let heads = 0;
+      const reducers: NamedHook[] = names.map((name, l) => ({
+        name,
+        fn: (act: tf.Tensor) => {
+          const [B, H, T] = act.shape as [number, number, number, number];
+          heads = H;
+          const m = new Float32Array(B * T);
+          exs.forEach((e, b) => {
+            for (let t = e.spans.eoi! + 1; t < e.ids.length; t++) m[b * T + t] = 1;
+          });
+          kept[l] = tf.keep(tf.sum(tf.mul(act, tf.tensor4d(m, [B, 1, T, 1])), [1, 2]));
+        },
+      }));
+      try {
+        await forwardExamples(p, exs, [], reducers, { edit });
         total ??= Array.from({ length: L }, () => new Float64Array(nImage + 1));
-        for (let l = 0; l < L; l++) for (let j = 0; j <= nImage; j++) total[l]![j]! += sums[l]![j]!;
-        queries += q * H;
-      });
+        for (let l = 0; l < L; l++) {
+          const sums = kept[l]!;
+          const S = sums.shape[1]!;
+          const data = (await sums.data()) as Float32Array;
+          exs.forEach((e, b) => {
+            const img0 = e.spans.image![0];
+            for (let j = 0; j < nImage; j++) total![l]![j]! += data[b * S + img0 + j]!;
+            total![l]![nImage]! += data[b * S + e.spans.eoi!]!;
+          });
+        }
+        for (const e of exs) queries += (e.ids.length - e.spans.eoi! - 1) * heads;
+      } finally {
+        for (const k of kept) k?.dispose();
+      }
     });
     const t = total as Float64Array[] | null;
     if (!t) throw new UserError('E3 got no examples; expected at least one image.');
