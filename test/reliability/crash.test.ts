@@ -100,12 +100,14 @@ function tempsUnder(out: string): string[] {
 
 test('train: SIGKILL at random moments and mid-checkpoint, resume, same final weights and losses as an uninterrupted run', async (t) => {
   const ref = join(w.root, 'crash-ref');
-  const t0 = Date.now();
   const r0 = await cliAsync(trainArgs(ref));
   assert.equal(r0.code, 0, r0.stderr);
   const refLosses = trainLosses(ref);
   assert.equal(refLosses.length, STEPS);
-  const intervalMs = ((Date.now() - t0) / STEPS) * EVERY; // an upper bound (the run includes start-up)
+  // the wall time of one checkpoint interval, from the reference run's own clock
+  const elapsed = readFileSync(join(ref, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { split: string; elapsed_s?: number })
+    .filter((m) => m.split === 'train').map((m) => m.elapsed_s ?? 0);
+  const intervalMs = ((elapsed.at(-1)! - elapsed[0]!) / (STEPS - 1)) * EVERY * 1000;
 
   const out = join(w.root, 'crash-run');
   const rng = new Rng(20261121);
@@ -114,7 +116,7 @@ test('train: SIGKILL at random moments and mid-checkpoint, resume, same final we
     // even rounds: a random moment within a checkpoint interval; odd rounds: while a checkpoint is being written
     const mode = round % 2 === 0 ? 'random' : 'mid-write';
     const before = latestStep(out);
-    const target = Math.min(STEPS - 2 * EVERY, before + EVERY * (1 + rng.int(2)));
+    const target = Math.min(STEPS - 3 * EVERY, before + EVERY * (1 + rng.int(2)));
     const child = startCli(trainArgs(out));
     const done = exited(child);
     let finished = false;
@@ -167,9 +169,7 @@ test('extract: SIGKILL mid-run leaves nothing or a complete store at the output 
     await buildShapesDataset(data, { n: 160, seed: 4, size: 16, supersample: 1, maxObjects: 3 });
     const args = (out: string, extra: string[] = []) =>
       ['extract', '--checkpoint', f.native, '--data', data, '--positions', '@all', '--hooks', 'resid_pre,resid_post,attn_out,mlp_out', '--batch-size', '4', '--out', out, '--quiet', ...extra];
-    const t0 = Date.now();
     const ref = await cliAsync(args(join(f.root, 'ref.arrow')));
-    const full = Date.now() - t0;
     assert.equal(ref.code, 0, ref.stderr);
     const want = await openStore(join(f.root, 'ref.arrow'));
     const rng = new Rng(7);
@@ -184,9 +184,10 @@ test('extract: SIGKILL mid-run leaves nothing or a complete store at the output 
       const done = exited(child);
       let finished = false;
       void done.then(() => (finished = true));
-      // wait for the temporary output to appear, then kill at a random moment of the writing
-      while (!finished && !readdirSync(dir).some((n) => n.startsWith('.tmp-'))) await sleep(2);
-      await sleep(rng.int(Math.max(1, Math.round(full / 10))));
+      // wait for the temporary output to appear, then kill at a random moment early in the writing
+      // (40 batches follow: far longer than 20 ms on any machine)
+      while (!finished && !readdirSync(dir).some((n) => n.startsWith('.tmp-'))) await sleep(1);
+      await sleep(rng.int(20));
       child.kill('SIGKILL');
       const end = await done;
       if (end.signal === 'SIGKILL' && !existsSync(out) && readdirSync(dir).some((n) => n.startsWith('.tmp-'))) killedMid++;
