@@ -113,9 +113,16 @@ export function rawOf(im: DatasetImage) {
   return { width: im.width, height: im.height, channels: im.channels, pixels: im.pixels };
 }
 
+/** A kept activation: [B, T, ...] (all positions), or [B, R, D] rows with `index[b]` = position -> row. */
+export interface Activation {
+  data: Float32Array;
+  shape: number[];
+  index?: Map<number, number>[];
+}
+
 export interface ForwardResult {
-  /** Per requested hook name, the activation [B, ...] as a flat array with its shape. */
-  acts: Map<string, { data: Float32Array; shape: number[] }>;
+  /** Per requested hook name, the activation (all positions, or the requested rows) as a flat array. */
+  acts: Map<string, Activation>;
   /** Logits at each example's last prompt position (V values each). */
   last: Float32Array[];
   /** With keepCache: the run's activation cache (a donor run for patch specs); the caller disposes it. */
@@ -125,9 +132,11 @@ export interface ForwardResult {
 /**
  * One forward pass over prepared examples (right-padded to the longest), with the experiment's edit
  * (when given) and `hooks` active, keeping the activations of `names` and the logits at each
- * example's last position.
+ * example's last position. With `rows` (positions per example), only those rows of each [B, T, D]
+ * activation are gathered inside the pass and kept, so memory does not grow with the sequence.
  */
-export async function forwardExamples(p: Pipeline, batch: readonly ExtractExample[], names: readonly string[], hooks: readonly NamedHook[] = [], opts: { keepCache?: boolean; edit?: Edit } = {}): Promise<ForwardResult> {
+export async function forwardExamples(p: Pipeline, batch: readonly ExtractExample[], names: readonly string[], hooks: readonly NamedHook[] = [], opts: { keepCache?: boolean; edit?: Edit; rows?: readonly (readonly number[])[] } = {}): Promise<ForwardResult> {
+  if (opts.rows && !opts.keepCache) return forwardRows(p, batch, names, hooks, opts.rows, opts.edit);
   if (batch.length === 0) return { acts: new Map(), last: [] };
   if (opts.edit) {
     opts.edit.exampleIds.length = 0;
@@ -152,7 +161,7 @@ export async function forwardExamples(p: Pipeline, batch: readonly ExtractExampl
     const logits = (await run.logits.data()) as Float32Array;
     const V = run.logits.shape[2]!;
     const last = batch.map((_, b) => logits.slice(b * V, (b + 1) * V));
-    const acts = new Map<string, { data: Float32Array; shape: number[] }>();
+    const acts = new Map<string, Activation>();
     for (const n of names) {
       const t = run.cache.get(n);
       acts.set(n, { data: (await t.data()) as Float32Array, shape: t.shape.slice() });
@@ -168,11 +177,48 @@ export async function forwardExamples(p: Pipeline, batch: readonly ExtractExampl
   }
 }
 
-/** Row `pos` of example `b` of a [B, T, D] activation (a copy). */
-export function rowOf(act: { data: Float32Array; shape: number[] }, b: number, pos: number): Float32Array {
+/** forwardExamples with `rows`: gathering hooks after every other hook, [B, R, D] per name. */
+async function forwardRows(p: Pipeline, batch: readonly ExtractExample[], names: readonly string[], hooks: readonly NamedHook[], rows: readonly (readonly number[])[], edit?: Edit): Promise<ForwardResult> {
+  const lists = batch.map((e, b) => {
+    const r = [...new Set(rows[b] ?? [])].sort((x, y) => x - y);
+    for (const q of r) if (!(Number.isInteger(q) && q >= 0 && q < e.ids.length)) throw new Error(`forwardExamples: row ${q} outside example ${e.id}'s 0..${e.ids.length - 1}`);
+    return r.length ? r : [0];
+  });
+  const R = Math.max(...lists.map((r) => r.length));
+  const index = lists.map((r) => new Map(r.map((q, i) => [q, i] as const)));
+  const kept = new Map<string, tf.Tensor>();
+  const gather: NamedHook[] = names.map((name) => ({
+    name,
+    fn: (act: tf.Tensor) => {
+      const [B, T] = act.shape as [number, number];
+      const D = act.size / (B * T);
+      const idx = new Int32Array(B * R);
+      lists.forEach((r, b) => {
+        for (let i = 0; i < R; i++) idx[b * R + i] = b * T + (r[Math.min(i, r.length - 1)] as number);
+      });
+      kept.get(name)?.dispose();
+      kept.set(name, tf.keep(tf.reshape(tf.gather(tf.reshape(act, [B * T, D]), tf.tensor1d(idx, 'int32')), [B, R, D])));
+    },
+  }));
+  try {
+    const r = await forwardExamples(p, batch, [], [...hooks, ...gather], { edit });
+    for (const n of names) {
+      const t = kept.get(n);
+      if (!t) throw new Error(`forwardExamples: hook ${n} did not fire`);
+      r.acts.set(n, { data: (await t.data()) as Float32Array, shape: t.shape.slice(), index });
+    }
+    return r;
+  } finally {
+    for (const t of kept.values()) t.dispose();
+  }
+}
+
+/** Row `pos` of example `b` of an activation (all positions, or gathered rows), a copy. */
+export function rowOf(act: Activation, b: number, pos: number): Float32Array {
   const [, T, D] = act.shape as [number, number, number];
-  if (pos < 0 || pos >= T) throw new Error(`rowOf: position ${pos} outside 0..${T - 1}`);
-  return act.data.slice((b * T + pos) * D, (b * T + pos + 1) * D);
+  const r = act.index ? act.index[b]?.get(pos) : pos;
+  if (r === undefined || r < 0 || r >= T) throw new Error(`rowOf: position ${pos} of example ${b} was not kept`);
+  return act.data.slice((b * T + r) * D, (b * T + r + 1) * D);
 }
 
 /** Splits items into batches and runs `fn` on each, ticking a progress bar. */

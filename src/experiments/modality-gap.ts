@@ -100,8 +100,8 @@ export async function runModalityGap(o: ModalityGapOptions): Promise<ModalityGap
         if (pos.length === 0) throw new UserError(`Example ${e.id} has no image positions; E1 needs images.`);
         return pos[rng.int(pos.length)]!;
       });
-      const r = await forwardExamples(p, exs, names, [], { edit });
-      const ri = native ? await forwardExamples(p, imgExs, names, [], { edit }) : r;
+      const r = await forwardExamples(p, exs, names, [], { edit, rows: exs.map((_, i) => (native ? [picks[i]!] : [picks[i]!, imgPicks[i]!])) });
+      const ri = native ? await forwardExamples(p, imgExs, names, [], { edit, rows: imgPicks.map((q) => [q]) }) : r;
       for (let l = 0; l < L; l++) {
         const a = r.acts.get(names[l]!)!, b = ri.acts.get(names[l]!)!;
         exs.forEach((_, i) => {

@@ -132,7 +132,7 @@ export async function runOverlap(o: OverlapRunOptions): Promise<OverlapRunResult
       const names = layers.map((l) => `blocks.${l}.${hook}`);
       await inBatches(images, o.batchSize ?? 8, progressOf(o), 'overlap', async (batch, start) => {
         const exs = await p.prepare(batch.map((im) => ({ id: im.id, image: rawOf(im), prompt: o.prompt })));
-        const r = await forwardExamples(p, exs, names, [], { edit });
+        const r = await forwardExamples(p, exs, names, [], { edit, rows: exs.map((e) => (e.spans.eoi === null ? [] : [e.spans.eoi, ...imagePositions(e.spans)])) });
         exs.forEach((e, b) => {
           const img = imagePositions(e.spans);
           if (e.spans.eoi === null || img.length === 0) throw new UserError(`Example ${e.id} has no image or [EOI]; E4 needs images.`);

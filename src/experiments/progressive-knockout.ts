@@ -83,7 +83,7 @@ export async function runProgressiveKnockout(o: ProgressiveKnockoutOptions): Pro
       await inBatches(exs, o.batchSize ?? 8, progressOf(o), label, async (batch, start) => {
         exampleIds.length = 0;
         exampleIds.push(...batch.map((e) => e.id));
-        const r = await forwardExamples(p, batch, [name], hooks, { edit });
+        const r = await forwardExamples(p, batch, [name], hooks, { edit, rows: batch.map((e) => [e.ids.length - 1]) });
         batch.forEach((e, b) => x.set(rowOf(r.acts.get(name)!, b, e.ids.length - 1), (start + b) * D));
       });
       return x;

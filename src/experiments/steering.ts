@@ -61,7 +61,7 @@ async function classMeansFromRun(p: Pipeline, ds: Dataset, attribute: string, cl
     const sums = new Map(layers.map((l) => [l, new Float64Array(D)]));
     for (let s = 0; s < imgs.length; s += batchSize) {
       const exs = await p.prepare(imgs.slice(s, s + batchSize).map((im) => ({ id: im.id, image: rawOf(im) })));
-      const r = await forwardExamples(p, exs, names, [], { edit });
+      const r = await forwardExamples(p, exs, names, [], { edit, rows: exs.map((e) => (e.spans.eoi === null ? [] : [e.spans.eoi])) });
       exs.forEach((e, b) => layers.forEach((l, i) => rowOf(r.acts.get(names[i]!)!, b, e.spans.eoi!).forEach((v, j) => (sums.get(l)![j]! += v / imgs.length))));
     }
     out.set(c, sums);
@@ -116,7 +116,8 @@ export async function steeringVectors(p: Pipeline, ds: Dataset, s: SteerSource, 
   }
   const [ex] = await p.prepare([{ id: 0, image: raw }]);
   const names = layers.map((l) => `blocks.${l}.hook_resid_post`);
-  const r = await forwardExamples(p, [ex!], names, [], { edit });
+  if (ex!.spans.eoi === null) throw new UserError('The donor image has no [EOI] position; expected an image input.');
+  const r = await forwardExamples(p, [ex!], names, [], { edit, rows: [[ex!.spans.eoi]] });
   return { vectors: new Map(layers.map((l, i) => [l, rowOf(r.acts.get(names[i]!)!, 0, ex!.spans.eoi!)] as const)), source: s.donorImage ? `donor image ${s.donorImage}` : `donor dataset row ${s.donor}` };
 }
 
