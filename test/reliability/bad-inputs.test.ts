@@ -13,6 +13,7 @@ import { encodePng } from '../../src/data/images.js';
 import { assertSameTree, assertUserError, cliAsync, snapshot, type CliRun } from '../helpers/cli.js';
 import { evalFixture, type EvalFixture } from '../helpers/eval-tiny.js';
 import { tinySets, tinyWorld, type TinyWorld } from '../helpers/train.js';
+import { loadRecipe, train } from '../../src/training/index.js';
 import { badSafetensors } from './corrupt.js';
 
 let f: EvalFixture;
@@ -73,6 +74,14 @@ before(async () => {
   assert.equal(made.code, 0, made.stderr);
   cpSync(f.data, join(root, 'ds-wrong-arrow'), { recursive: true });
   copyFileSync(join(root, 'existing.arrow'), join(root, 'ds-wrong-arrow', 'images.arrow'));
+  // training runs damaged on disk: a garbled latest.json, a truncated optimizer state
+  const run = join(root, 'run-ok');
+  await train(loadRecipe('recipes/native-shapes.yaml', tinySets(w, 2)), { out: run });
+  cpSync(run, join(root, 'run-latest'), { recursive: true });
+  writeFileSync(join(root, 'run-latest', 'latest.json'), '{"step": 2, "dir": ');
+  cpSync(run, join(root, 'run-optim'), { recursive: true });
+  const optim = join(root, 'run-optim', 'checkpoints', 'step-00000002', 'optimizer.safetensors');
+  writeFileSync(optim, readFileSync(optim).subarray(0, 200));
   // pre-existing outputs that failing commands must leave alone
   cpSync(f.data, join(root, 'existing-dataset'), { recursive: true });
   mkdirSync(join(root, 'existing-eval'));
@@ -176,6 +185,22 @@ const CASES: Case[] = [
     name: 'extract from a dataset with an activation store as images.arrow',
     args: () => ['extract', '--checkpoint', f.adapter, '--data', join(root, 'ds-wrong-arrow'), '--out', join(root, 'existing.arrow'), '--quiet'],
     names: () => [join(root, 'ds-wrong-arrow', 'images.arrow')],
+  },
+  // damaged training runs
+  {
+    name: 'resume with a garbled latest.json',
+    args: () => [...trainArgs([], 'recipes/native-shapes.yaml', join(root, 'run-latest')), '--resume'],
+    names: () => [join(root, 'run-latest', 'latest.json')],
+  },
+  {
+    name: 'resume from a truncated optimizer state',
+    args: () => [...trainArgs([], 'recipes/native-shapes.yaml', join(root, 'run-optim')), '--resume'],
+    names: () => [join(root, 'run-optim', 'checkpoints', 'step-00000002', 'optimizer.safetensors')],
+  },
+  {
+    name: 'used run directory without --resume',
+    args: () => trainArgs([], 'recipes/native-shapes.yaml', join(root, 'run-ok')),
+    names: () => [join(root, 'run-ok'), '--resume'],
   },
   // training that diverges
   {

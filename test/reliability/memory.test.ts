@@ -131,3 +131,21 @@ test('a full extraction (every layer, hook and position, with an edit) leaves no
     assert.equal(tf.memory().numTensors, start, `tensors left after extracting with ${ck}`);
   }
 });
+
+test('control: the sampling above catches a leak of one tensor per step', async () => {
+  const loaded = loadRecipe('recipes/native-shapes.yaml', [...tinySets(w, 40), 'train.batch_size=1', 'train.log_every=40', 'train.val_every=40', 'train.ckpt_every=40']);
+  const samples: number[] = [];
+  const leaked: tf.Tensor[] = [];
+  await train(loaded, {
+    out: join(scratch, 'leak'),
+    extraHooks: (step) => {
+      if (step % 10 === 0) samples.push(tf.memory().numTensors);
+      leaked.push(tf.scalar(step)); // a leak: never disposed during the run
+      return [];
+    },
+  });
+  const steady = samples.slice(1);
+  assert.notDeepEqual(steady, steady.map(() => steady[0]!), 'a per-step leak must show in the samples');
+  assert.equal(steady.at(-1)! - steady[0]!, 20);
+  tf.dispose(leaked);
+});
