@@ -8,6 +8,9 @@ import { createProgress, noProgress } from '../../util/progress.js';
 import { UserError } from '../../util/errors.js';
 import { typedCommandLine } from '../command-line.js';
 
+/** The metrics printed (every metric is in the card and eval.json). */
+const HEADLINE = new Set(['CIDEr-D', 'accuracy', 'object_count', 'psnr_db', 'codes_used']);
+
 interface ShipArgs extends GlobalArgs {
   run?: string;
   name?: string;
@@ -45,7 +48,7 @@ export const shipCommand: AnyCommand = {
     emit(a, doc, () =>
       [
         `shipped ${a.run} as ${dir}${doc.weights ? ` (${doc.weights.dtype}, ${doc.weights.bytes.toLocaleString('en-US')} bytes)` : ''}`,
-        ...doc.held_out.rows.map((r) => `  ${r.task} ${r.metric}: ${cell(r.value)} (chance ${cell(r.chance)})`),
+        ...doc.held_out.rows.filter((r) => HEADLINE.has(r.metric)).map((r) => `  ${r.task} ${r.metric}: ${cell(r.value)} (chance ${cell(r.chance)})`),
         `card: ${dir}/README.md`,
       ].join('\n'),
     );
