@@ -6,8 +6,10 @@
  *   node --import tsx scripts/shapes-plan.ts --runs runs --into checkpoints [--set k=v ...] -- NAME...
  *
  * Seconds per step were measured on this 2-core machine with --workers 2 while other work shared it
- * (load average about 7, 2026-11-21): native 1.4-2.2 s, ViT adapter 4.3-5.2 s, MobileNetV3 adapter
- * 5.8 s while its feature cache fills (see MOBILENET). An idle machine is faster, a busier one slower; the printed total is a rough guide.
+ * (load average 7-8, 2026-11-21): native 1.4-2.2 s, ViT adapter 4.3-5.2 s, MobileNetV3 adapter
+ * 5.8 s while its feature cache fills (see MOBILENET). The process CPU time of those runs (about
+ * 2.9 CPU-s per native step, 3.4 per ViT-adapter step) puts an idle machine at about 0.6x of the
+ * total (IDLE_FACTOR); a busier one is slower. The printed totals are a rough guide.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +18,7 @@ import { loadRecipe, type Recipe } from '../src/training/index.js';
 const SEC_PER_STEP = { native: 1.8, vit: 4.7 };
 const MOBILENET = 3.0; // ~5.8 s/step while most images are new (features computed, 4 per s), ~1.5 s once the 16,000 are cached
 const STARTUP_S = 40; // process start, data and image codes, validation batches
+const IDLE_FACTOR = 0.6;
 const SHIP_S = 45; // held-out evaluation of one model while shipping (measured 34 s for native-shapes size)
 
 function arg(name: string, def: string): string {
@@ -57,4 +60,4 @@ for (const name of names) {
   total += est;
   lines.push(`  ${name.padEnd(28)} ${what}: ~${fmt(est)}`);
 }
-process.stdout.write(`Estimate (this 2-core machine, shared; see scripts/shapes-plan.ts for the measured rates):\n${lines.join('\n')}\n  total: ~${fmt(total)}\n`);
+process.stdout.write(`Estimate (this 2-core machine, shared; see scripts/shapes-plan.ts for the measured rates):\n${lines.join('\n')}\n  total: ~${fmt(total)} at the measured (shared) rates; ~${fmt(total * IDLE_FACTOR)} on an idle machine\n`);
