@@ -47,7 +47,13 @@ export interface OverlapBench {
   peer: { ok: boolean; s?: number; overlap?: number; blas_threads?: number; error?: string };
 }
 
-export const HNSW_PARAMS = { M: 16, efConstruction: 40, ef: 48 };
+/**
+ * HNSW settings per size: the cheapest of those tried that reach recall@30 >= 0.95 on this data
+ * (20k: M 16 / efC 40 / ef 48 gave 0.97; 50k needed M 24 / efC 60 / ef 64 for 0.985; see ANALYSIS.md).
+ */
+export function hnswParams(n: number): { M: number; efConstruction: number; ef: number } {
+  return n <= 20000 ? { M: 16, efConstruction: 40, ef: 48 } : { M: 24, efConstruction: 60, ef: 64 };
+}
 
 export async function benchOverlap(set: BenchSettings, n: number): Promise<OverlapBench> {
   const d = 256, k = 30;
@@ -60,9 +66,10 @@ export async function benchOverlap(set: BenchSettings, n: number): Promise<Overl
   const peer = runPeer(set, 'peer_knn.py', job, 1800, { OPENBLAS_NUM_THREADS: String(set.workers) });
   const m = { data: x, n, d };
   const t0 = now();
-  const idx = buildHnsw(m, { M: HNSW_PARAMS.M, efConstruction: HNSW_PARAMS.efConstruction, seed: 100 });
+  const hp = hnswParams(n);
+  const idx = buildHnsw(m, { M: hp.M, efConstruction: hp.efConstruction, seed: 100 });
   const t1 = now();
-  const nb = hnswKnn(idx, m, { k, ef: HNSW_PARAMS.ef });
+  const nb = hnswKnn(idx, m, { k, ef: hp.ef });
   const ov = overlapFromNeighbours(nb, labels, k);
   const t2 = now();
   let recall: number | null = null;
@@ -73,7 +80,7 @@ export async function benchOverlap(set: BenchSettings, n: number): Promise<Overl
   }
   return {
     n, d, k,
-    hnsw: { ...HNSW_PARAMS, buildS: t1 - t0, searchS: t2 - t1, totalS: t2 - t0, overlap: ov.value, recall },
+    hnsw: { ...hp, buildS: t1 - t0, searchS: t2 - t1, totalS: t2 - t0, overlap: ov.value, recall },
     peer: peer.ok ? { ok: true, s: peer.s as number, overlap: peer.overlap as number, blas_threads: set.workers } : { ok: false, error: peer.error },
   };
 }

@@ -11,30 +11,32 @@ export interface BenchResults {
   shape: ModelShape;
   python: { path: string; version: string; torch: boolean; numpy: boolean; pyarrow: boolean; hint: string | null; torchVersion?: string; blas?: unknown };
   train?: { single: TrainTiming; parallel: TrainTiming; peer: { threads: number; stepS: number; tokPerS: number }[] };
-  forward?: { s: number; tokPerS: number; cached: number; cachedMB: number; peer: { s: number; tokPerS: number } | null };
-  generate?: { s: number; tokPerS: number; prompt: number; newTokens: number; peer: { s: number; tokPerS: number } | null };
+  forward?: { s: number; tokPerS: number; cached: number; cachedMB: number; peer: { s: number; tokPerS: number; threads?: number } | null };
+  generate?: { s: number; tokPerS: number; prompt: number; newTokens: number; peer: { s: number; tokPerS: number; threads?: number } | null };
   overlap?: OverlapBench[];
   cider?: CiderBench;
-  extract?: { s: number; mbPerS: number; mb: number; fileMB: number; rows: number; examples: number; peer: { s: number; mbPerS: number; format: string } | null };
+  extract?: { s: number; mbPerS: number; mb: number; fileMB: number; rows: number; examples: number; peer: { s: number; mbPerS: number; format: string; threads?: number } | null };
   profile?: { totalMs: number; kernels: KernelShare[] };
   errors: string[];
 }
 
 const f = (x: number, d = 0): string => x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 const ratio = (a: number | undefined, b: number | undefined): string => (a && b ? `${f(a / b, 2)}x` : 'n/a');
+const thr = (t: number | undefined): string => (t === undefined ? '' : `${t} thread${t === 1 ? '' : 's'}`);
+const peerNote = (p: { threads?: number } | null | undefined): string => (p?.threads !== undefined ? ` (torch, ${thr(p.threads)})` : '');
 
 /** Rows of the side-by-side table: what, narrowgate, peer, ratio (narrowgate / peer throughput). */
 export function summaryRows(r: BenchResults): string[][] {
   const rows: string[][] = [];
   const s = r.shape;
   if (r.train) {
-    const p2 = r.train.peer.find((p) => p.threads === 2) ?? r.train.peer[0];
+    const best = [...r.train.peer].sort((x, y) => y.tokPerS - x.tokPerS)[0];
     const p1 = r.train.peer.find((p) => p.threads === 1);
-    rows.push([`training step, ${r.train.parallel.workers} workers (tok/s)`, f(r.train.parallel.tokPerS), p2 ? `${f(p2.tokPerS)} (torch, ${p2.threads} threads)` : 'n/a', ratio(r.train.parallel.tokPerS, p2?.tokPerS)]);
+    rows.push([`training step, ${r.train.parallel.workers} workers (tok/s)`, f(r.train.parallel.tokPerS), best ? `${f(best.tokPerS)} (torch, ${thr(best.threads)}: its faster setting)` : 'n/a', ratio(r.train.parallel.tokPerS, best?.tokPerS)]);
     rows.push(['training step, 1 worker (tok/s)', f(r.train.single.tokPerS), p1 ? `${f(p1.tokPerS)} (torch, 1 thread)` : 'n/a', ratio(r.train.single.tokPerS, p1?.tokPerS)]);
   }
-  if (r.forward) rows.push([`forward + cache of ${r.forward.cached} residual streams (tok/s)`, f(r.forward.tokPerS), r.forward.peer ? f(r.forward.peer.tokPerS) : 'n/a', ratio(r.forward.tokPerS, r.forward.peer?.tokPerS)]);
-  if (r.generate) rows.push([`generation, KV cache, B=${s.batch}, ${r.generate.newTokens} new (tok/s)`, f(r.generate.tokPerS), r.generate.peer ? f(r.generate.peer.tokPerS) : 'n/a', ratio(r.generate.tokPerS, r.generate.peer?.tokPerS)]);
+  if (r.forward) rows.push([`forward + cache of ${r.forward.cached} residual streams (tok/s)`, f(r.forward.tokPerS), r.forward.peer ? f(r.forward.peer.tokPerS) + peerNote(r.forward.peer) : 'n/a', ratio(r.forward.tokPerS, r.forward.peer?.tokPerS)]);
+  if (r.generate) rows.push([`generation, KV cache, B=${s.batch}, ${r.generate.newTokens} new (tok/s)`, f(r.generate.tokPerS), r.generate.peer ? f(r.generate.peer.tokPerS) + peerNote(r.generate.peer) : 'n/a', ratio(r.generate.tokPerS, r.generate.peer?.tokPerS)]);
   for (const o of r.overlap ?? []) {
     rows.push([
       `overlap k=${o.k}, ${f(o.n)} x ${o.d} (s): HNSW vs exact numpy`,
@@ -44,7 +46,7 @@ export function summaryRows(r: BenchResults): string[][] {
     ]);
   }
   if (r.cider) rows.push([`CIDEr-D, ${f(r.cider.images)} images x ${r.cider.refs} refs (s)`, `${f(r.cider.s, 3)} s`, r.cider.peer.ok ? `${f(r.cider.peer.s as number, 2)} s (Python)` : 'n/a', r.cider.peer.ok ? `${f((r.cider.peer.s as number) / r.cider.s, 1)}x faster` : 'n/a']);
-  if (r.extract) rows.push([`activation extraction to Arrow (MB/s of values)`, f(r.extract.mbPerS, 1), r.extract.peer ? `${f(r.extract.peer.mbPerS, 1)} (${r.extract.peer.format})` : 'n/a', ratio(r.extract.mbPerS, r.extract.peer?.mbPerS)]);
+  if (r.extract) rows.push([`activation extraction to Arrow (MB/s of values)`, f(r.extract.mbPerS, 1), r.extract.peer ? `${f(r.extract.peer.mbPerS, 1)} (${r.extract.peer.format}${r.extract.peer.threads !== undefined ? `, ${thr(r.extract.peer.threads)}` : ''})` : 'n/a', ratio(r.extract.mbPerS, r.extract.peer?.mbPerS)]);
   return rows;
 }
 
@@ -59,7 +61,7 @@ export function renderMarkdown(r: BenchResults, analysis: string | null): string
   out.push(`Generated by \`npm run bench${r.quick ? ' -- --quick' : ''}\` on ${r.date}. Ratios are narrowgate / peer throughput (higher is better), or peer time / narrowgate time ("x faster").`, '');
   out.push(`Machine: ${m.cpus} cores (${m.model}), ${f(m.memGiB)} GiB, Node ${m.node}, tfjs backend ${m.backend}. ` +
     `Load average (1/5/15 min) before: ${m.loadBefore.map((x) => f(x, 2)).join(' / ')}, after: ${m.loadAfter.map((x) => f(x, 2)).join(' / ')}.`, '');
-  out.push(`Peer: ${r.python.path} (Python ${r.python.version}), torch ${r.python.torchVersion ?? 'missing'}${r.python.blas ? ` (${JSON.stringify(r.python.blas)})` : ''}, OPENBLAS_NUM_THREADS=1, torch.set_num_threads(2); numpy kNN with OpenBLAS on ${m.cpus} threads.`, '');
+  out.push(`Peer: ${r.python.path} (Python ${r.python.version}), torch ${r.python.torchVersion ?? 'missing'}${r.python.blas ? ` (BLAS ${String(r.python.blas)})` : ''}, OPENBLAS_NUM_THREADS=1, torch.set_num_threads(1) and (2): each row compares with the faster of the two; numpy kNN with OpenBLAS on ${m.cpus} threads.`, '');
   out.push(`Model: d_model ${s.dModel}, ${s.nLayers} layers, ${s.nHeads} heads, MLP ${s.dMlp} (SwiGLU), vocab ${s.vocab}, seq ${s.seq}, batch ${s.batch}.`, '');
   if (r.python.hint) out.push(`**${r.python.hint}**`, '');
   out.push(table(['benchmark', 'narrowgate', 'peer', 'ratio'], summaryRows(r)), '');
@@ -78,8 +80,7 @@ export function renderMarkdown(r: BenchResults, analysis: string | null): string
       o.peer.ok ? `${f((o.peer.s as number) / o.hnsw.searchS, 2)}x faster` : 'n/a',
     ])), '');
     out.push('The last column counts only the search and the overlap: an index is built once per matrix and saved next to the activations (src/analysis/hnsw.ts), so later overlaps on the same vectors skip the build.', '');
-    const h = r.overlap[0]!.hnsw;
-    out.push(`HNSW: M=${h.M}, efConstruction=${h.efConstruction}, ef=${h.ef} (hnswlib-node, one thread). Data: 10 labelled clusters in 256-d with a 24-d latent spread and small isotropic noise (activation-like; isotropic 256-d noise is HNSW's worst case).`, '');
+    out.push(`HNSW (hnswlib-node, one thread): ${r.overlap.map((o) => `${f(o.n)} points M=${o.hnsw.M}, efConstruction=${o.hnsw.efConstruction}, ef=${o.hnsw.ef}`).join('; ')}. Data: 10 labelled clusters in 256-d with a 24-d latent spread and small isotropic noise (activation-like; isotropic 256-d noise is HNSW's worst case).`, '');
   }
   if (r.cider) out.push(`CIDEr-D scores: narrowgate ${r.cider.score.toFixed(10)}, Python ${r.cider.peer.ok ? (r.cider.peer.score as number).toFixed(10) : 'n/a'}.`, '');
   if (r.extract) out.push(`Extraction: ${r.extract.examples} examples x ${s.seq} positions x ${s.nLayers} layers of resid_post (${f(r.extract.mb, 1)} MB of values, ${f(r.extract.fileMB, 1)} MB file) in ${f(r.extract.s, 2)} s, forward passes included.`, '');
