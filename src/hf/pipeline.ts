@@ -54,6 +54,9 @@ export async function loadHfPipeline(dir: string, o: LoadHfOptions = {}): Promis
     const specials = new Set([model.special.bos, model.special.pad, model.special.eos, model.special.sep, model.special.boi, model.special.eoi].filter((x): x is number => x !== null));
     const tokenizer = {
       size: model.tokenizer.size,
+      // a word as it follows a prompt (after a space), without special tokens: what class-token
+      // lookups (next-token classification, patching readouts) ask for
+      encode: (word: string) => model.tokenizer.encode(` ${word}`, false),
       decode: (ids: ArrayLike<number>, d: { skipSpecials?: boolean; stopAtEos?: boolean } = {}) => {
         let list = Array.from(ids);
         if (d.stopAtEos && eos !== null && list.includes(eos)) list = list.slice(0, list.indexOf(eos));

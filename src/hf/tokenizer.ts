@@ -52,8 +52,12 @@ export function loadHfTokenizer(dir: string): HfTokenizer {
   const size = maxId + 1;
   return {
     encode: (text, addSpecialTokens = true) => tok.encode(text, { add_special_tokens: addSpecialTokens }).ids,
-    decode: (ids, skipSpecialTokens = false) =>
-      tok.decode(ids.filter((i) => i >= 0 && i < size && tok.id_to_token(i) !== undefined), { skip_special_tokens: skipSpecialTokens }),
+    decode: (ids, skipSpecialTokens = false) => {
+      // ids without a token string (padded embedding rows) decode to nothing, as in transformers;
+      // the library refuses an empty list, which an immediately stopped generation produces
+      const known = ids.filter((i) => i >= 0 && i < size && tok.id_to_token(i) !== undefined);
+      return known.length === 0 ? '' : tok.decode(known, { skip_special_tokens: skipSpecialTokens });
+    },
     tokenToId: (t) => tok.token_to_id(t),
     idToToken: (i) => tok.id_to_token(i),
     requireId: (t) => {
