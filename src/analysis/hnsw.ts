@@ -96,17 +96,8 @@ export async function sampledRecall(x: Matrix, approx: Neighbours, opts: { k?: n
   return { recall: knnRecall(approx, exact), sample: m };
 }
 
-interface Sidecar {
-  format: 'narrowgate-hnsw';
-  version: 1;
-  metric: Metric;
-  n: number;
-  d: number;
-  M: number;
-  efConstruction: number;
-  seed: number;
-  fingerprint: string;
-}
+/** The parameters of an index, saved beside it: everything in HnswIndex but the native object. */
+type Sidecar = { format: 'narrowgate-hnsw'; version: 1 } & Omit<HnswIndex, 'index'>;
 
 /** Writes the index to `path` and its parameters to `path + '.json'`, each atomically. */
 export function saveHnsw(idx: HnswIndex, path: string): void {
