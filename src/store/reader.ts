@@ -120,15 +120,30 @@ function cols(batch: RecordBatch): BatchCols {
   };
 }
 
+/** The listing methods every store shares: they read only `groups`. */
+export abstract class GroupedStore {
+  abstract readonly groups: readonly GroupInfo[];
+  hooks(): string[] {
+    return listHooks(this.groups);
+  }
+  layers(hook?: string): number[] {
+    return listLayers(this.groups, hook);
+  }
+  kinds(hook?: string, layer?: number): PositionKind[] {
+    return listKinds(this.groups, hook, layer);
+  }
+}
+
 /** A store held in one Arrow file (read whole into memory: Node has no mmap). */
-export class ArrowFileStore implements StoreReader {
+export class ArrowFileStore extends GroupedStore implements StoreReader {
   readonly metadata: StoreMetadata;
   readonly d: number;
   readonly numRows: number;
-  readonly groups: GroupInfo[];
+  override readonly groups: GroupInfo[];
   private readonly batches: BatchCols[];
 
   constructor(readonly path: string, table: Table) {
+    super();
     this.metadata = checkStoreSchema(table.schema, path);
     this.d = this.metadata.d;
     this.numRows = table.numRows;
@@ -162,16 +177,6 @@ export class ArrowFileStore implements StoreReader {
       throw new UserError(`${path} is not an Arrow IPC file (${(e as Error).message}); expected an activation store written by narrowgate extract.`);
     }
     return new ArrowFileStore(path, table);
-  }
-
-  hooks(): string[] {
-    return listHooks(this.groups);
-  }
-  layers(hook?: string): number[] {
-    return listLayers(this.groups, hook);
-  }
-  kinds(hook?: string, layer?: number): PositionKind[] {
-    return listKinds(this.groups, hook, layer);
   }
 
   async slice(hook: string, layer: number, kind: PositionKind): Promise<Slice> {

@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import type { PositionKind } from '../model/spans.js';
 import { UserError } from '../util/errors.js';
 import { removeStaleTemps, tempSibling } from '../util/fs.js';
-import { ArrowFileStore, concatSlices, matchHookAlias, listHooks, listKinds, listLayers, type GroupInfo, type Slice, type StoreReader, type StoreRow } from './reader.js';
+import { ArrowFileStore, GroupedStore, concatSlices, matchHookAlias, type GroupInfo, type Slice, type StoreReader, type StoreRow } from './reader.js';
 import { STORE_FORMAT, STORE_FORMAT_VERSION, type StoreMetadata } from './schema.js';
 import { ActivationWriter, completeMetadata, type RowBlock, type StoreMetadataInput, type StoreWriter, type WriterOptions } from './writer.js';
 
@@ -138,13 +138,14 @@ export class ShardedWriter implements StoreWriter {
 }
 
 /** A shard directory opened through its manifest; shards are loaded only when a slice needs them. */
-export class ShardedStore implements StoreReader {
+export class ShardedStore extends GroupedStore implements StoreReader {
   readonly metadata: StoreMetadata;
   readonly d: number;
   readonly numRows: number;
-  readonly groups: GroupInfo[];
+  override readonly groups: GroupInfo[];
 
   constructor(readonly path: string, private readonly manifest: Manifest) {
+    super();
     this.metadata = manifest.metadata;
     this.d = manifest.metadata.d;
     this.numRows = manifest.shards.reduce((s, sh) => s + sh.rows, 0);
@@ -172,16 +173,6 @@ export class ShardedStore implements StoreReader {
       throw new UserError(`${path} is not a narrowgate activation-store manifest (format "${String(manifest.format)}"); expected format "${STORE_FORMAT}".`);
     }
     return new ShardedStore(dir, manifest);
-  }
-
-  hooks(): string[] {
-    return listHooks(this.groups);
-  }
-  layers(hook?: string): number[] {
-    return listLayers(this.groups, hook);
-  }
-  kinds(hook?: string, layer?: number): PositionKind[] {
-    return listKinds(this.groups, hook, layer);
   }
 
   async slice(hook: string, layer: number, kind: PositionKind): Promise<Slice> {
